@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Hindsight",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LMDB", targets: ["LMDB"]),
+    ],
+    dependencies: [],
+    targets: [
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "TestSupport", dependencies: ["LMDB"], path: "Tests/TestSupport"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}
