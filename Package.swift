@@ -6,13 +6,17 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "Distance", targets: ["Distance"]),
     ],
     dependencies: [],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "CDistance"),
+        .target(name: "Distance", dependencies: ["CDistance"]),
         .target(name: "TestSupport", dependencies: ["LMDB"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
+        .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
     ]
 )
 

@@ -1,0 +1,46 @@
+#ifndef HINDSIGHT_CDISTANCE_H
+#define HINDSIGHT_CDISTANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Signature shared by every dot-product kernel: `count` Float32 values at `a` and at `b`
+/// (any alignment), summed products returned.
+typedef float (*hs_dot_fn)(const void *a, const void *b, size_t count);
+
+/// Dot product with AVX-512F (four 16-lane accumulators, masked tail). Only call when
+/// `hs_cpu_has_avx512f()` is true.
+float hs_dot_avx512(const void *a, const void *b, size_t count);
+
+/// Dot product with AVX2 and FMA (four 8-lane accumulators). Only call when
+/// `hs_cpu_has_avx2_fma()` is true.
+float hs_dot_avx2(const void *a, const void *b, size_t count);
+
+/// Dot products of one query against four vectors at once (AVX-512F), for exact scans:
+/// the query is loaded once per step. Results go to `out[0..4)`.
+void hs_dot4_avx512(const void *query, const void *v0, const void *v1, const void *v2, const void *v3,
+                    size_t count, float *out);
+
+/// Whether the CPU (and OS) support the AVX-512F kernel.
+int hs_cpu_has_avx512f(void);
+/// Whether the CPU (and OS) support the AVX2 + FMA kernel.
+int hs_cpu_has_avx2_fma(void);
+
+/// Asks the CPU to start loading the cache lines of `bytes` bytes at `address` (no effect on
+/// correctness). At most the first `max_lines` 64-byte lines are requested.
+static inline void hs_prefetch(const void *address, size_t bytes, size_t max_lines) {
+    const char *p = (const char *)address;
+    size_t lines = (bytes + 63) / 64;
+    if (lines > max_lines) lines = max_lines;
+    for (size_t i = 0; i < lines; i++) __builtin_prefetch(p + 64 * i, 0, 3);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
