@@ -88,6 +88,11 @@ public final class Environment: @unchecked Sendable {
     private let databases = Mutex<[String: Database]>([:])
     private let writeQueue = DispatchQueue(label: "hindsight.lmdb.writer")
     private let isClosed = Atomic<Bool>(false)
+    private let resizeCount = Atomic<Int>(0)
+
+    /// How many times this process has remapped the environment. Pointers into the map taken
+    /// before a remap are invalid after it, even for the same snapshot.
+    package var mapGeneration: Int { resizeCount.load(ordering: .acquiring) }
 
     /// Opens (and, with `createIfMissing`, creates) the environment in the directory `path`.
     /// - Throws: ``LMDBError`` when the directory cannot be opened or is not an LMDB environment.
@@ -299,6 +304,7 @@ public final class Environment: @unchecked Sendable {
             let pooled = readPool.withLock { pool in defer { pool.removeAll() }; return pool }
             for txn in pooled { mdb_txn_abort(txn.handle) }
             try check(mdb_env_set_mapsize(handle, bytes))
+            resizeCount.add(1, ordering: .releasing)
         }
     }
 

@@ -29,6 +29,12 @@ public struct Transaction<Mode: TransactionMode>: ~Copyable {
         self.writeState = writeState
     }
 
+    /// A second handle on the same transaction, for wrappers in this package that hold one inside
+    /// their own scoped, non-copyable type. It must not outlive `other`'s closure.
+    package init(aliasing other: borrowing Transaction<Mode>) {
+        self.init(handle: other.handle, writeState: other.writeState)
+    }
+
     /// The transaction's id: the number of the snapshot it reads (`mdb_txn_id`). Two read
     /// transactions with the same id see exactly the same data.
     public var id: Int { mdb_txn_id(handle) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small, fast, seedable random number generator (SplitMix64), for reproducible tests.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
@@ -16,9 +18,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func nextGaussian() -> Float {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
         let u2 = Double.random(in: 0..<1, using: &self)
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 }
 
-@_silgen_name("log") private func _log(_ x: Double) -> Double
-@_silgen_name("cos") private func _cos(_ x: Double) -> Double

@@ -1,0 +1,194 @@
+/// Building the graph: insertion with hnswlib's neighbour-selection heuristic, and tombstones.
+extension GraphView {
+    /// Draws a level from the graph's seeded generator: floor(-ln(U) * mL), U uniform in (0, 1].
+    func drawLevel() -> Int {
+        header.randomState &+= 0x9E37_79B9_7F4A_7C15
+        var z = header.randomState
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let uniform = 1 - Double(z >> 11) * 0x1p-53  // (0, 1]
+        return min(Int(-Double.log(uniform) * header.parameters.levelMultiplier), 30)
+    }
+
+    /// hnswlib's `getNeighborsByHeuristic2`: walking `candidates` nearest first, keeps a candidate
+    /// unless it is closer to an already kept one than to the base; at most `m` are kept.
+    func selectNeighbors(_ candidates: [Candidate], m: Int) -> [Candidate] {
+        guard candidates.count >= m else { return candidates }
+        var selected: [Candidate] = []
+        selected.reserveCapacity(m)
+        for candidate in candidates {
+            if selected.count >= m { break }
+            let vector = vector(of: candidate.node)
+            var keep = true
+            for kept in selected where distance(vector, self.vector(of: kept.node)) < candidate.distance {
+                keep = false
+                break
+            }
+            if keep { selected.append(candidate) }
+        }
+        return selected
+    }
+
+    /// Adds `newNode` to the links of `node` on `level`; when the slot is full, re-selects among the
+    /// old links and the new one with the heuristic (hnswlib's `mutuallyConnectNewElement`).
+    func connect(_ node: UInt32, to newNode: UInt32, level: Int, newDistance: Float) {
+        let capacity = level == 0 ? header.parameters.m0 : header.parameters.m
+        guard let slot = slot(node, level: level) else { return }
+        let count = LinkSlot.count(slot)
+        for index in 0..<count where LinkSlot.link(slot, index) == newNode { return }
+        if count < capacity {
+            let writable = mutableSlot(node, level: level)
+            writable.storeBytes(of: newNode.littleEndian, toByteOffset: LinkSlot.headerBytes + 4 * count, as: UInt32.self)
+            writable.storeBytes(of: UInt16(count + 1).littleEndian, as: UInt16.self)
+            return
+        }
+        let base = vector(of: node)
+        var candidates = [Candidate(distance: newDistance, node: newNode)]
+        candidates.reserveCapacity(count + 1)
+        for index in 0..<count {
+            let other = LinkSlot.link(slot, index)
+            candidates.append(Candidate(distance: distance(base, vector(of: other)), node: other))
+        }
+        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+        let kept = selectNeighbors(candidates, m: capacity)
+        LinkSlot.setLinks(mutableSlot(node, level: level), kept.map(\.node))
+    }
+
+    /// Inserts the vector `vectorID` as a new node; returns the node.
+    func insert(vectorID: UInt32, context: SearchContext) -> UInt32 {
+        let node = UInt32(header.nodeCount)
+        header.nodeCount += 1
+        header.live += 1
+        isDirty = true
+        setNodeEntry(node, vectorID)
+        let level = drawLevel()
+        let slot0 = mutableSlot(node, level: 0)
+        LinkSlot.setLinks(slot0, [])
+        LinkSlot.setLevel(slot0, level)
+        if level > 0 { for upperLevel in 1...level { LinkSlot.setLinks(mutableSlot(node, level: upperLevel), []) } }
+
+        guard header.entryPoint != IndexFormat.noNode else {
+            header.entryPoint = node
+            header.maxLevel = level
+            return node
+        }
+        let query = space.vector(vectorID)
+        let entryNode = header.entryPoint
+        var current = Candidate(distance: distance(query, vector(of: entryNode)), node: entryNode)
+        if level < header.maxLevel {
+            current = greedyDescent(query: query, from: current, level: header.maxLevel, stopLevel: level).0
+        }
+        let m = header.parameters.m
+        for layer in stride(from: min(level, header.maxLevel), through: 0, by: -1) {
+            _ = searchLayer(query: query, entry: current, ef: header.parameters.efConstruction, level: layer,
+                            context: context, eligibility: LiveNodes(), stopsEarly: false)
+            var found = context.results.drainSortedNearestFirst().filter { $0.node != node }
+            if found.isEmpty {
+                // Only deleted nodes are near: link to them rather than leave the node unreachable.
+                _ = searchLayer(query: query, entry: current, ef: header.parameters.efConstruction, level: layer,
+                                context: context, eligibility: AnyNode(excluded: node), stopsEarly: false)
+                found = context.results.drainSortedNearestFirst().filter { $0.node != node }
+            }
+            let selected = selectNeighbors(found, m: m)
+            LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
+            for neighbor in selected {
+                connect(neighbor.node, to: node, level: layer, newDistance: neighbor.distance)
+            }
+            if let nearest = found.first { current = nearest }
+        }
+        if level > header.maxLevel {
+            header.entryPoint = node
+            header.maxLevel = level
+        }
+        return node
+    }
+
+    /// Marks `node` deleted: it keeps routing searches but is never returned. A deleted entry point
+    /// is replaced by a live node of the highest level that has one.
+    func delete(node: UInt32) {
+        let entry = nodeEntry(node)
+        guard entry & IndexFormat.tombstoneBit == 0 else { return }
+        setNodeEntry(node, entry | IndexFormat.tombstoneBit)
+        header.live -= 1
+        if header.entryPoint == node { replaceEntryPoint() }
+    }
+
+    /// Points the graph at a live node of the highest level holding one (the lowest id among them,
+    /// so that the choice is reproducible). Keeps the old entry when no node is live.
+    func replaceEntryPoint() {
+        isDirty = true
+        var level = min(header.maxLevel, upper.count)
+        while level >= 1 {
+            if let node = upper[level - 1].keys.filter({ !isDeleted($0) }).min() {
+                header.entryPoint = node
+                header.maxLevel = level
+                return
+            }
+            level -= 1
+        }
+        for node in 0..<UInt32(header.nodeCount) where !isDeleted(node) {
+            header.entryPoint = node
+            header.maxLevel = 0
+            return
+        }
+    }
+}
+
+extension GraphView {
+    /// The live nodes that a walk of layer 0 from the entry point cannot reach.
+    func unreachableLiveNodes() -> [UInt32] {
+        let nodeCount = header.nodeCount
+        guard nodeCount > 0, header.entryPoint != IndexFormat.noNode else { return [] }
+        var seen = [Bool](repeating: false, count: nodeCount)
+        var stack = [header.entryPoint]
+        seen[Int(header.entryPoint)] = true
+        while let node = stack.popLast() {
+            let slot = slots.existingElement(node)
+            for index in 0..<LinkSlot.count(slot) {
+                let target = LinkSlot.link(slot, index)
+                if !seen[Int(target)] {
+                    seen[Int(target)] = true
+                    stack.append(target)
+                }
+            }
+        }
+        return (0..<UInt32(nodeCount)).filter { !seen[Int($0)] && !isDeleted($0) }
+    }
+
+    /// Makes every live node reachable on layer 0 again. Pruning a full link list can drop a
+    /// node's last incoming link (a known weakness of HNSW); such a node is linked from its
+    /// nearest reachable node, replacing that node's farthest link when its list is full.
+    /// Returns the number of nodes repaired.
+    @discardableResult
+    func repairReachability(context: SearchContext) -> Int {
+        var repaired = 0
+        for _ in 0..<4 {
+            let orphans = unreachableLiveNodes()
+            if orphans.isEmpty { break }
+            for orphan in orphans {
+                let query = vector(of: orphan)
+                let entryNode = header.entryPoint
+                let start = Candidate(distance: distance(query, vector(of: entryNode)), node: entryNode)
+                let (closest, _) = greedyDescent(query: query, from: start, level: header.maxLevel, stopLevel: 0)
+                _ = searchLayer(query: query, entry: closest, ef: header.parameters.efConstruction, level: 0,
+                                context: context, eligibility: AnyNode(excluded: orphan), stopsEarly: false)
+                let found = context.results.drainSortedNearestFirst().filter { $0.node != orphan }
+                guard let nearest = found.first else { continue }
+                connect(nearest.node, to: orphan, level: 0, newDistance: nearest.distance)
+                let slot = slots.existingElement(nearest.node)
+                let links = LinkSlot.links(slot)
+                if !links.contains(orphan) {
+                    // The heuristic pruned it again: replace the farthest link.
+                    let base = vector(of: nearest.node)
+                    let farthest = links.indices.max { distance(base, vector(of: links[$0])) < distance(base, vector(of: links[$1])) }!
+                    var replaced = links
+                    replaced[farthest] = orphan
+                    LinkSlot.setLinks(mutableSlot(nearest.node, level: 0), replaced)
+                }
+                repaired += 1
+            }
+        }
+        return repaired
+    }
+}

@@ -1,0 +1,94 @@
+/// Structural checks of a graph, for tests and for `hindsight verify`.
+extension GraphView {
+    /// Every violated invariant, in words; empty when the graph is sound.
+    ///
+    /// Checks: the node table and slots cover every node; each node's vector exists; link counts
+    /// are within capacity; links point to existing nodes other than the node itself, on levels
+    /// the target has; upper slots exist exactly for levels 1...level; a live entry point sits on
+    /// the top level whenever a live node exists; and every live node is reachable on layer 0 from
+    /// the entry point.
+    func invariantViolations(limit: Int = 100) -> [String] {
+        var findings: [String] = []
+        func report(_ message: String) { if findings.count < limit { findings.append(message) } }
+        let nodeCount = UInt32(header.nodeCount)
+        let m0 = header.parameters.m0, m = header.parameters.m
+        var live = 0
+        var levels = [Int](repeating: 0, count: Int(nodeCount))
+        for node in 0..<nodeCount {
+            guard nodes.element(node) != nil else { report("node \(node) has no entry in the node table"); continue }
+            guard let slot0 = slots.element(node) else { report("node \(node) has no layer-0 slot"); continue }
+            let entry = nodeEntry(node)
+            if entry & IndexFormat.tombstoneBit == 0 { live += 1 }
+            let vectorID = entry & ~IndexFormat.tombstoneBit
+            if Int(vectorID) >= space.header.count || space.vectors.element(vectorID) == nil {
+                report("node \(node) points to vector \(vectorID), which \(space.id) does not hold")
+            }
+            levels[Int(node)] = LinkSlot.level(slot0)
+            if LinkSlot.count(slot0) > m0 { report("node \(node) has \(LinkSlot.count(slot0)) links on layer 0, more than \(m0)") }
+        }
+        if live != header.live { report("the header counts \(header.live) live nodes, the node table \(live)") }
+        for node in 0..<nodeCount where Int(node) < levels.count {
+            let level = levels[Int(node)]
+            for layer in 0...max(0, level) {
+                guard let slot = slot(node, level: layer) else {
+                    report("node \(node) of level \(level) has no slot on layer \(layer)")
+                    continue
+                }
+                let count = LinkSlot.count(slot)
+                if count > (layer == 0 ? m0 : m) { report("node \(node) has \(count) links on layer \(layer)") }
+                for index in 0..<min(count, m0) {
+                    let target = LinkSlot.link(slot, index)
+                    if target >= nodeCount { report("node \(node) links to missing node \(target) on layer \(layer)"); continue }
+                    if target == node { report("node \(node) links to itself on layer \(layer)") }
+                    if levels[Int(target)] < layer { report("node \(node) links to node \(target) on layer \(layer), above its level") }
+                }
+            }
+        }
+        for (index, layer) in upper.enumerated() {
+            for node in layer.keys where node >= nodeCount || levels[Int(node)] < index + 1 {
+                report("an upper slot on layer \(index + 1) belongs to node \(node), which is not on that layer")
+            }
+        }
+        guard nodeCount > 0 else {
+            if header.entryPoint != IndexFormat.noNode { report("an empty graph has an entry point") }
+            return findings
+        }
+        guard header.entryPoint < nodeCount else { report("the entry point \(header.entryPoint) is not a node"); return findings }
+        if live > 0 && isDeleted(header.entryPoint) { report("the entry point \(header.entryPoint) is deleted") }
+        if levels[Int(header.entryPoint)] < header.maxLevel {
+            report("the entry point's level \(levels[Int(header.entryPoint)]) is below the graph's top level \(header.maxLevel)")
+        }
+        // Reachability on layer 0.
+        var seen = [Bool](repeating: false, count: Int(nodeCount))
+        var stack = [header.entryPoint]
+        seen[Int(header.entryPoint)] = true
+        while let node = stack.popLast() {
+            let slot = slots.existingElement(node)
+            for index in 0..<min(LinkSlot.count(slot), m0) {
+                let target = LinkSlot.link(slot, index)
+                if target < nodeCount && !seen[Int(target)] {
+                    seen[Int(target)] = true
+                    stack.append(target)
+                }
+            }
+        }
+        var unreachable = 0
+        for node in 0..<nodeCount where !seen[Int(node)] && !isDeleted(node) { unreachable += 1 }
+        if unreachable > 0 { report("\(unreachable) live nodes are unreachable from the entry point on layer 0") }
+        return findings
+    }
+}
+
+extension IndexReader {
+    /// The invariants `graph` violates, in words; empty when it is sound.
+    public func invariantViolations(of graph: GraphID) throws -> [String] {
+        try graphView(graph).invariantViolations()
+    }
+}
+
+extension IndexWriter {
+    /// The invariants `graph` violates with this transaction's changes; empty when it is sound.
+    public func invariantViolations(of graph: GraphID) throws -> [String] {
+        try graphView(graph).invariantViolations()
+    }
+}

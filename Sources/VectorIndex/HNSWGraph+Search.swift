@@ -1,0 +1,318 @@
+internal import Distance
+
+/// Decides which vectors a search may return. Vectors it rejects still route the graph walk.
+public protocol VectorFilter {
+    /// Whether `id` may be returned.
+    func allows(_ id: VectorID) -> Bool
+    /// How many vectors of the graph pass, when the caller knows or can estimate it; the planner
+    /// scans exactly when this is small, and falls back to a scan when a walk visits more nodes.
+    var estimatedEligibleCount: Int? { get }
+}
+
+extension VectorFilter {
+    public var estimatedEligibleCount: Int? { nil }
+}
+
+/// Allows every vector.
+public struct AllowAll: VectorFilter {
+    public init() {}
+    @inline(__always) public func allows(_ id: VectorID) -> Bool { true }
+    public var estimatedEligibleCount: Int? { nil }
+}
+
+/// Allows the vectors a closure accepts.
+public struct PredicateFilter: VectorFilter {
+    private let predicate: (VectorID) -> Bool
+    public let estimatedEligibleCount: Int?
+    public init(estimatedEligibleCount: Int? = nil, _ predicate: @escaping (VectorID) -> Bool) {
+        self.predicate = predicate
+        self.estimatedEligibleCount = estimatedEligibleCount
+    }
+    @inline(__always) public func allows(_ id: VectorID) -> Bool { predicate(id) }
+}
+
+/// Allows the vectors of a set.
+public struct SetFilter: VectorFilter {
+    public let ids: Set<VectorID>
+    public init(_ ids: Set<VectorID>) { self.ids = ids }
+    @inline(__always) public func allows(_ id: VectorID) -> Bool { ids.contains(id) }
+    public var estimatedEligibleCount: Int? { ids.count }
+}
+
+/// How a search finds its neighbours.
+public enum SearchStrategy: String, Sendable, Hashable, Codable {
+    /// Let the planner choose: an exact scan for small graphs and small eligible sets, the graph
+    /// walk otherwise, falling back to the scan when the walk visits more than the eligible set.
+    case automatic
+    /// Walk the HNSW graph (approximate).
+    case graph
+    /// Compare the query with every eligible vector (exact, recall 1).
+    case exact
+}
+
+/// Options of a search.
+public struct SearchOptions: Sendable, Hashable {
+    /// The size of the candidate list on layer 0 (`ef`); raised to `k` when smaller.
+    public var ef: Int
+    /// How to search.
+    public var strategy: SearchStrategy
+    /// Graphs with at most this many live nodes, and filters passing at most this many vectors,
+    /// are scanned exactly by the automatic strategy.
+    public var exactScanThreshold: Int
+
+    public init(ef: Int = 64, strategy: SearchStrategy = .automatic, exactScanThreshold: Int = SearchOptions.defaultExactScanThreshold) {
+        self.ef = ef
+        self.strategy = strategy
+        self.exactScanThreshold = exactScanThreshold
+    }
+
+    /// Below this many live nodes an exact SIMD scan costs about as much as a graph walk at
+    /// ef 64 (measured in Benchmarks/IndexBenchmarks), and has recall 1.
+    public static let defaultExactScanThreshold = 2_000
+}
+
+/// What a search did: its neighbours and how it found them.
+public struct SearchReport: Sendable, Hashable {
+    /// The neighbours, most similar first.
+    public var neighbors: [Neighbor]
+    /// The strategy that produced them (``SearchStrategy/exact`` after a fallback).
+    public var strategy: SearchStrategy
+    /// Distances computed.
+    public var distanceCount: Int
+    /// Whether a graph walk gave up for an exact scan.
+    public var fellBack: Bool
+}
+
+/// Which nodes may enter the results of a layer search.
+protocol NodeEligibility {
+    func isEligible(node: UInt32, entry: UInt32) -> Bool
+}
+
+/// Every node not deleted.
+struct LiveNodes: NodeEligibility {
+    @inline(__always) func isEligible(node: UInt32, entry: UInt32) -> Bool { entry & IndexFormat.tombstoneBit == 0 }
+}
+
+/// Every node, deleted or not (for connecting a node when only deleted ones are near).
+struct AnyNode: NodeEligibility {
+    let excluded: UInt32
+    @inline(__always) func isEligible(node: UInt32, entry: UInt32) -> Bool { node != excluded }
+}
+
+/// Nodes not deleted whose vector the filter allows.
+struct FilteredLiveNodes<Filter: VectorFilter>: NodeEligibility {
+    let filter: Filter
+    @inline(__always) func isEligible(node: UInt32, entry: UInt32) -> Bool {
+        entry & IndexFormat.tombstoneBit == 0 && filter.allows(VectorID(rawValue: entry))
+    }
+}
+
+extension GraphView {
+    /// `1 - cosine` of two unit vectors.
+    @inline(__always)
+    func distance(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Float {
+        1 - DotProductKernel.best(a, b, count: space.header.dimension)
+    }
+
+    /// Greedy descent with a single candidate from `level` down to `stopLevel + 1`.
+    func greedyDescent(query: UnsafeRawPointer, from start: Candidate, level: Int, stopLevel: Int) -> (Candidate, Int) {
+        var current = start
+        var computed = 0
+        var level = level
+        while level > stopLevel {
+            var changed = true
+            while changed {
+                changed = false
+                guard let slot = slot(current.node, level: level) else { break }
+                for index in 0..<LinkSlot.count(slot) {
+                    let neighbor = LinkSlot.link(slot, index)
+                    let d = distance(query, vector(of: neighbor))
+                    computed += 1
+                    if d < current.distance {
+                        current = Candidate(distance: d, node: neighbor)
+                        changed = true
+                    }
+                }
+            }
+            level -= 1
+        }
+        return (current, computed)
+    }
+
+    /// Beam search of one layer from `entry` (hnswlib's `searchBaseLayerST`): leaves at most `ef`
+    /// eligible nodes in `context.results`. Returns the number of distances computed, or nil when
+    /// more than `visitBudget` nodes were visited.
+    func searchLayer<Eligibility: NodeEligibility>(query: UnsafeRawPointer, entry: Candidate, ef: Int, level: Int,
+                                                   context: SearchContext, eligibility: Eligibility,
+                                                   stopsEarly: Bool, visitBudget: Int = .max) -> Int? {
+        context.beginSearch(nodeCount: header.nodeCount)
+        let visited = context.visited
+        let tag = context.tag
+        var candidates = context.candidates
+        var results = context.results
+        defer {
+            context.candidates = candidates
+            context.results = results
+        }
+        let batchNodes = context.batchNodes, batchVectors = context.batchVectors
+        let vectorBytes = space.vectorBytes
+        let dimension = space.header.dimension
+        let kernel = DotProductKernel.best
+
+        visited[Int(entry.node)] = tag
+        var lowerBound = Float.infinity
+        if eligibility.isEligible(node: entry.node, entry: nodeEntry(entry.node)) {
+            results.push(entry)
+            lowerBound = entry.distance
+        }
+        candidates.push(entry)
+        var visitedCount = 1
+        var computed = 0
+
+        while !candidates.isEmpty {
+            let current = candidates.top
+            if current.distance > lowerBound && (results.count == ef || stopsEarly) { break }
+            candidates.pop()
+            guard let slot = slot(current.node, level: level) else { continue }
+            let linkCount = min(LinkSlot.count(slot), SearchContext.batchCapacity)
+            // Pass 1: mark unvisited neighbours and start loading their vectors.
+            var batch = 0
+            for index in 0..<linkCount {
+                let neighbor = LinkSlot.link(slot, index)
+                if visited[Int(neighbor)] == tag { continue }
+                visited[Int(neighbor)] = tag
+                let vector = space.vector(nodeEntry(neighbor) & ~IndexFormat.tombstoneBit)
+                prefetch(vector, bytes: vectorBytes, maxLines: 8)
+                batchNodes[batch] = neighbor
+                batchVectors[batch] = vector
+                batch += 1
+            }
+            visitedCount += batch
+            if visitedCount > visitBudget { return nil }
+            // Pass 2: distances, in the order the loads were started.
+            for index in 0..<batch {
+                let d = 1 - kernel(query, batchVectors[index], count: dimension)
+                guard results.count < ef || d < lowerBound else { continue }
+                let neighbor = batchNodes[index]
+                candidates.push(Candidate(distance: d, node: neighbor))
+                if eligibility.isEligible(node: neighbor, entry: nodeEntry(neighbor)) {
+                    if results.count < ef {
+                        results.push(Candidate(distance: d, node: neighbor))
+                    } else {
+                        results.replaceTop(Candidate(distance: d, node: neighbor))
+                    }
+                    lowerBound = results.top.distance
+                }
+            }
+            computed += batch
+        }
+        return computed
+    }
+
+    /// The `k` eligible nodes nearest to `query` by walking the graph. Returns nil when the walk
+    /// visited more than `visitBudget` nodes.
+    func graphSearch<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, ef: Int, filter: Filter,
+                                           context: SearchContext, visitBudget: Int) -> (neighbors: [Neighbor], computed: Int)? {
+        guard header.entryPoint != IndexFormat.noNode, k > 0 else { return ([], 0) }
+        let entryNode = header.entryPoint
+        let start = Candidate(distance: distance(query, vector(of: entryNode)), node: entryNode)
+        let (closest, upperComputed) = greedyDescent(query: query, from: start, level: header.maxLevel, stopLevel: 0)
+        let ef = max(ef, k)
+        let hasFilter = !(filter is AllowAll)
+        let computed: Int?
+        if hasFilter {
+            computed = searchLayer(query: query, entry: closest, ef: ef, level: 0, context: context,
+                                   eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, visitBudget: visitBudget)
+        } else {
+            computed = searchLayer(query: query, entry: closest, ef: ef, level: 0, context: context,
+                                   eligibility: LiveNodes(), stopsEarly: header.deleted == 0, visitBudget: visitBudget)
+        }
+        guard let computed else { return nil }
+        var results = context.results
+        while results.count > k { results.pop() }
+        var neighbors = [Neighbor](repeating: Neighbor(id: VectorID(rawValue: 0), similarity: 0), count: results.count)
+        for index in stride(from: results.count - 1, through: 0, by: -1) {
+            let candidate = results.pop()
+            neighbors[index] = Neighbor(id: VectorID(rawValue: vectorID(of: candidate.node)), similarity: 1 - candidate.distance)
+        }
+        context.results = results
+        return (neighbors, computed + upperComputed + 1)
+    }
+
+    /// The `k` eligible nodes nearest to `query`, comparing it with every live node (recall 1).
+    func exactSearch<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, filter: Filter,
+                                           context: SearchContext) -> (neighbors: [Neighbor], computed: Int) {
+        guard k > 0 else { return ([], 0) }
+        var results = context.results
+        results.removeAll()
+        defer { context.results = results }
+        let dimension = space.header.dimension
+        let checksFilter = !(filter is AllowAll)
+        var pendingNodes: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        var pendingVectors: (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) = (nil, nil, nil, nil)
+        var pending = 0
+        var computed = 0
+
+        @inline(__always) func offer(_ d: Float, _ node: UInt32) {
+            if results.count < k {
+                results.push(Candidate(distance: d, node: node))
+            } else if d < results.top.distance {
+                results.replaceTop(Candidate(distance: d, node: node))
+            }
+        }
+
+        for node in 0..<UInt32(header.nodeCount) {
+            let entry = nodeEntry(node)
+            guard entry & IndexFormat.tombstoneBit == 0 else { continue }
+            if checksFilter && !filter.allows(VectorID(rawValue: entry)) { continue }
+            let vector = space.vector(entry)
+            switch pending {
+            case 0: pendingNodes.0 = node; pendingVectors.0 = vector
+            case 1: pendingNodes.1 = node; pendingVectors.1 = vector
+            case 2: pendingNodes.2 = node; pendingVectors.2 = vector
+            default:
+                let d = dotProducts4(query: query, pendingVectors.0!, pendingVectors.1!, pendingVectors.2!, vector, count: dimension)
+                offer(1 - d[0], pendingNodes.0)
+                offer(1 - d[1], pendingNodes.1)
+                offer(1 - d[2], pendingNodes.2)
+                offer(1 - d[3], node)
+                computed += 4
+                pending = 0
+                continue
+            }
+            pending += 1
+        }
+        if pending > 0 { offer(distance(query, pendingVectors.0!), pendingNodes.0) }
+        if pending > 1 { offer(distance(query, pendingVectors.1!), pendingNodes.1) }
+        if pending > 2 { offer(distance(query, pendingVectors.2!), pendingNodes.2) }
+        computed += pending
+
+        var neighbors = [Neighbor](repeating: Neighbor(id: VectorID(rawValue: 0), similarity: 0), count: results.count)
+        for index in stride(from: results.count - 1, through: 0, by: -1) {
+            let candidate = results.pop()
+            neighbors[index] = Neighbor(id: VectorID(rawValue: vectorID(of: candidate.node)), similarity: 1 - candidate.distance)
+        }
+        return (neighbors, computed)
+    }
+
+    /// Plans and runs a search for the `k` nearest eligible vectors of a unit `query`.
+    func search<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, filter: Filter, options: SearchOptions,
+                                      context: SearchContext) -> SearchReport {
+        let eligible = filter.estimatedEligibleCount.map { min($0, header.live) } ?? header.live
+        var strategy = options.strategy
+        if strategy == .automatic {
+            strategy = header.live <= options.exactScanThreshold || eligible <= options.exactScanThreshold ? .exact : .graph
+        }
+        if strategy == .graph {
+            let budget = options.strategy == .graph ? Int.max : max(eligible, options.exactScanThreshold)
+            if let (neighbors, computed) = graphSearch(query: query, k: k, ef: options.ef, filter: filter, context: context,
+                                                       visitBudget: budget) {
+                return SearchReport(neighbors: neighbors, strategy: .graph, distanceCount: computed, fellBack: false)
+            }
+            let (neighbors, computed) = exactSearch(query: query, k: k, filter: filter, context: context)
+            return SearchReport(neighbors: neighbors, strategy: .exact, distanceCount: computed, fellBack: true)
+        }
+        let (neighbors, computed) = exactSearch(query: query, k: k, filter: filter, context: context)
+        return SearchReport(neighbors: neighbors, strategy: .exact, distanceCount: computed, fellBack: false)
+    }
+}

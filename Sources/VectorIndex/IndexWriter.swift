@@ -1,0 +1,259 @@
+public import LMDB
+internal import Distance
+
+/// Write access to the index inside one write transaction, alive only inside
+/// ``IndexStore/write(_:)``. Searches through the writer see its own changes.
+public struct IndexWriter: ~Copyable {
+    /// The LMDB transaction, for writing other databases in the same commit.
+    public let transaction: WriteTransaction
+    let store: IndexStore
+    private let state = WriterState()
+
+    init(store: IndexStore, transaction: borrowing WriteTransaction) {
+        self.store = store
+        self.transaction = WriteTransaction(aliasing: transaction)
+    }
+
+    private var databases: IndexDatabases { store.databases }
+
+    // MARK: Spaces and graphs
+
+    /// Creates an empty space of `dimension`-dimensional vectors.
+    public func createSpace(dimension: Int) throws -> SpaceID {
+        guard (1...65_536).contains(dimension) else {
+            throw IndexError.invalidParameter("dimension must be between 1 and 65536, got \(dimension)")
+        }
+        let id = SpaceID(rawValue: try nextID("next-space-id"))
+        let layout = ChunkLayout(elementBytes: dimension * 4, headerBytes: IndexFormat.vectorChunkHeaderBytes,
+                                 pages: max(IndexFormat.vectorChunkPages, (dimension * 4 * 8) / store.pageSize + 1), pageSize: store.pageSize)
+        let header = SpaceHeader(dimension: dimension, vectorsPerChunk: layout.elementsPerChunk, count: 0, live: 0)
+        try storage { try transaction.put(header.encoded(), for: Key(id.rawValue), in: databases.spaces, noOverwrite: true) }
+        return id
+    }
+
+    /// Creates an empty graph over the vectors of `space`.
+    public func createGraph(in space: SpaceID, parameters: GraphParameters = GraphParameters()) throws -> GraphID {
+        try parameters.validate()
+        _ = try spaceView(space)
+        let id = GraphID(rawValue: try nextID("next-graph-id"))
+        let header = GraphHeader(space: space, parameters: parameters, pageSize: store.pageSize)
+        try storage { try transaction.put(header.encoded(), for: Key(id.rawValue), in: databases.graphs, noOverwrite: true) }
+        return id
+    }
+
+    /// Deletes graph `id` with its nodes and links (the vectors stay in their space).
+    public func dropGraph(_ id: GraphID) throws {
+        let existed = try storage { try transaction.delete(Key(id.rawValue), in: databases.graphs) }
+        guard existed else { throw IndexError.unknownGraph(id) }
+        try storage {
+            for database in [databases.nodes, databases.links, databases.upperLinks, databases.members] {
+                try transaction.deleteAll(in: database, prefix: Key(id.rawValue))
+            }
+        }
+        state.graphs[id] = nil
+    }
+
+    /// Deletes space `id` with its vectors. Graphs over it must be dropped first.
+    public func dropSpace(_ id: SpaceID) throws {
+        let existed = try storage { try transaction.delete(Key(id.rawValue), in: databases.spaces) }
+        guard existed else { throw IndexError.unknownSpace(id) }
+        try storage {
+            try transaction.deleteAll(in: databases.vectors, prefix: Key(id.rawValue))
+            try transaction.deleteAll(in: databases.vectorChunkLive, prefix: Key(id.rawValue))
+        }
+        state.spaces[id] = nil
+    }
+
+    /// Replaces the parameters of an empty graph (for rebuilds into a fresh graph).
+    public func setParameters(_ parameters: GraphParameters, of graph: GraphID) throws {
+        try parameters.validate()
+        let view = try graphView(graph)
+        guard view.header.nodeCount == 0 else { throw IndexError.invalidParameter("parameters of a non-empty graph cannot change") }
+        view.header = GraphHeader(space: view.header.space, parameters: parameters, pageSize: store.pageSize)
+        view.isDirty = true
+    }
+
+    private func nextID(_ name: String) throws -> UInt32 {
+        let current = try storage {
+            try transaction.withValue(for: name, in: databases.meta) { bytes in
+                bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } ?? 1
+            }
+        }
+        try storage { try transaction.put(withUnsafeBytes(of: (current + 1).littleEndian) { Array($0) }, for: name, in: databases.meta) }
+        return current
+    }
+
+    // MARK: Vectors
+
+    /// Validates, normalises and appends `vectors` to `space`; returns their ids, in order.
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)`` or ``IndexError/invalidVector(_:)``
+    ///   before anything is written.
+    public func addVectors(_ vectors: [[Float]], to space: SpaceID) throws -> [VectorID] {
+        let view = try spaceView(space)
+        for vector in vectors where vector.count != view.header.dimension {
+            throw IndexError.dimensionMismatch(expected: view.header.dimension, actual: vector.count)
+        }
+        var units: [[Float]] = []
+        units.reserveCapacity(vectors.count)
+        for vector in vectors {
+            do { units.append(try normalized(vector)) } catch { throw IndexError.invalidVector(error) }
+        }
+        guard view.header.count + units.count <= Int(VectorID.maximum.rawValue) else {
+            throw IndexError.invalidParameter("the space is full")
+        }
+        var ids: [VectorID] = []
+        ids.reserveCapacity(units.count)
+        for unit in units {
+            let id = UInt32(view.header.count)
+            let destination = view.vectors.mutableElement(id)
+            unit.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            view.header.count += 1
+            view.header.live += 1
+            let chunk = view.vectors.layout.locate(id).chunk
+            if view.chunkLive[chunk] == nil { view.chunkLive[chunk] = try liveCount(space: space, chunk: chunk) }
+            view.chunkLive[chunk]! += 1
+            ids.append(VectorID(rawValue: id))
+        }
+        view.isDirty = true
+        return ids
+    }
+
+    /// Releases vector `id` of `space`: it must no longer be a live node of any graph. When every
+    /// vector of a full chunk is released, the chunk's pages are freed.
+    public func releaseVector(_ id: VectorID, in space: SpaceID) throws {
+        let view = try spaceView(space)
+        guard Int(id.rawValue) < view.header.count else { throw IndexError.unknownVector(id, space) }
+        let chunk = view.vectors.layout.locate(id.rawValue).chunk
+        let live = try view.chunkLive[chunk] ?? liveCount(space: space, chunk: chunk)
+        guard live > 0 else { return }
+        view.chunkLive[chunk] = live - 1
+        view.header.live -= 1
+        view.isDirty = true
+    }
+
+    private func liveCount(space: SpaceID, chunk: Int) throws -> Int {
+        try storage {
+            try transaction.withValue(for: Key(space.rawValue, UInt32(chunk)), in: databases.vectorChunkLive) { bytes in
+                bytes.map { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } ?? 0
+            }
+        }
+    }
+
+    // MARK: Graph changes
+
+    /// Inserts the vectors `ids` of the graph's space into `graph`, in order.
+    /// - Throws: ``IndexError/duplicateNode(_:_:)`` when a vector is already in the graph.
+    public func insert(_ ids: [VectorID], into graph: GraphID) throws {
+        let view = try graphView(graph)
+        for id in ids where Int(id.rawValue) >= view.space.header.count {
+            throw IndexError.unknownVector(id, view.header.space)
+        }
+        try SearchContextPool.shared.withContext { context in
+            for id in ids {
+                let node = UInt32(view.header.nodeCount)
+                do {
+                    try transaction.put(withUnsafeBytes(of: node.littleEndian) { Array($0) }, for: Key(graph.rawValue, id.rawValue),
+                                        in: databases.members, noOverwrite: true)
+                } catch let error as LMDBError where error == .keyExists {
+                    throw IndexError.duplicateNode(id, graph)
+                } catch let error as LMDBError {
+                    throw IndexError.storage(error)
+                }
+                let inserted = view.insert(vectorID: id.rawValue, context: context)
+                assert(inserted == node)
+            }
+            if !ids.isEmpty { view.repairReachability(context: context) }
+        }
+    }
+
+    /// Deletes vector `id` from `graph` (a tombstone); returns whether it was a live node.
+    @discardableResult
+    public func delete(_ id: VectorID, from graph: GraphID) throws -> Bool {
+        let view = try graphView(graph)
+        let node = try storage {
+            try transaction.withValue(for: Key(graph.rawValue, id.rawValue), in: databases.members) { bytes in
+                bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            }
+        }
+        guard let node, !view.isDeleted(node) else { return false }
+        view.delete(node: node)
+        return true
+    }
+
+    // MARK: Reading inside the write
+
+    /// Facts about space `id`, with this transaction's changes.
+    public func space(_ id: SpaceID) throws -> SpaceInfo { try spaceView(id).info }
+
+    /// Facts about graph `id`, with this transaction's changes.
+    public func graph(_ id: GraphID) throws -> GraphInfo { try graphView(id).info }
+
+    /// Searches `graph` with this transaction's changes. See ``IndexReader/search(_:query:k:options:filter:)``.
+    public func search<Filter: VectorFilter>(_ graph: GraphID, query: [Float], k: Int, options: SearchOptions = SearchOptions(),
+                                             filter: Filter = AllowAll()) throws -> [Neighbor] {
+        try runSearch(try graphView(graph), query: query, k: k, options: options, filter: filter).neighbors
+    }
+
+    /// A copy of vector `id` of `space`, with this transaction's changes.
+    public func vector(_ id: VectorID, in space: SpaceID) throws -> [Float]? {
+        let view = try spaceView(space)
+        guard let pointer = view.vectorIfPresent(id) else { return nil }
+        return (0..<view.header.dimension).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+    }
+
+    // MARK: Views and flush
+
+    func spaceView(_ id: SpaceID) throws -> SpaceView {
+        if let view = state.spaces[id] { return view }
+        let view = try SpaceView(id: id, databases: databases, transaction: transaction)
+        state.spaces[id] = view
+        return view
+    }
+
+    func graphView(_ id: GraphID) throws -> GraphView {
+        if let view = state.graphs[id] { return view }
+        let header = try GraphView.loadHeader(id, databases: databases, transaction: transaction)
+        let view = try GraphView(id: id, space: try spaceView(header.space), header: header, databases: databases,
+                                 transaction: transaction)
+        state.graphs[id] = view
+        return view
+    }
+
+    /// Writes every changed chunk, slot and header back into the transaction.
+    func flush() throws {
+        for (id, view) in state.spaces.sorted(by: { $0.key < $1.key }) where view.isDirty {
+            try view.vectors.flush(elementCount: view.header.count, in: transaction)
+            for (chunk, live) in view.chunkLive.sorted(by: { $0.key < $1.key }) {
+                let key = Key(id.rawValue, UInt32(chunk))
+                let chunkIsFull = (chunk + 1) * view.header.vectorsPerChunk <= view.header.count
+                if live == 0 && chunkIsFull {
+                    try view.vectors.removeChunk(chunk, in: transaction)
+                    try storage { _ = try transaction.delete(key, in: databases.vectorChunkLive) }
+                } else {
+                    try storage { try transaction.put(withUnsafeBytes(of: UInt32(live).littleEndian) { Array($0) }, for: key, in: databases.vectorChunkLive) }
+                }
+            }
+            try storage { try transaction.put(view.header.encoded(), for: Key(id.rawValue), in: databases.spaces) }
+        }
+        for (id, view) in state.graphs.sorted(by: { $0.key < $1.key }) where view.isDirty {
+            try view.nodes.flush(elementCount: view.header.nodeCount, in: transaction)
+            try view.slots.flush(elementCount: view.header.nodeCount, in: transaction)
+            for (key, buffer) in view.ownedUpper.sorted(by: { ($0.key.level, $0.key.node) < ($1.key.level, $1.key.node) }) {
+                var lmdbKey = Key(id.rawValue)
+                lmdbKey.append(UInt8(key.level))
+                lmdbKey.append(bigEndian: key.node)
+                try storage {
+                    try transaction.put(UnsafeRawBufferPointer(start: buffer, count: view.header.upperSlotBytes), for: lmdbKey,
+                                        in: databases.upperLinks)
+                }
+            }
+            try storage { try transaction.put(view.header.encoded(), for: Key(id.rawValue), in: databases.graphs) }
+        }
+    }
+}
+
+/// What a writer has touched in its transaction.
+final class WriterState {
+    var spaces: [SpaceID: SpaceView] = [:]
+    var graphs: [GraphID: GraphView] = [:]
+}

@@ -1,0 +1,232 @@
+internal import Glibc
+package import LMDB
+
+/// How an array of fixed-size elements is cut into LMDB values ("chunks").
+///
+/// A chunk is one value: a small header, then `elementsPerChunk` elements back to back. Values
+/// larger than a page live in contiguous overflow pages, so a chunk is contiguous in the map and an
+/// element's address is the chunk's address plus an offset: no lookup per element. The number of
+/// elements per chunk is chosen so that a full chunk fills its pages with less than one element
+/// to spare.
+package struct ChunkLayout: Sendable, Equatable {
+    /// Bytes of one element.
+    package let elementBytes: Int
+    /// Bytes before the first element of a chunk.
+    package let headerBytes: Int
+    /// Elements in a full chunk.
+    package let elementsPerChunk: Int
+    let divider: FastDivisor
+
+    /// The bytes LMDB puts before the data of an overflow value (`PAGEHDRSZ`).
+    static let overflowHeaderBytes = 16
+
+    /// A layout whose full chunk fills `pages` pages of `pageSize` bytes.
+    package init(elementBytes: Int, headerBytes: Int, pages: Int, pageSize: Int) {
+        let usable = pages * pageSize - ChunkLayout.overflowHeaderBytes - headerBytes
+        self.init(elementBytes: elementBytes, headerBytes: headerBytes, elementsPerChunk: max(2, usable / elementBytes))
+    }
+
+    /// A layout with a stored number of elements per chunk.
+    package init(elementBytes: Int, headerBytes: Int, elementsPerChunk: Int) {
+        precondition(elementBytes > 0 && elementsPerChunk >= 1)
+        self.elementBytes = elementBytes
+        self.headerBytes = headerBytes
+        self.elementsPerChunk = elementsPerChunk
+        divider = FastDivisor(elementsPerChunk)
+    }
+
+    /// The chunk holding `element` and the element's index inside it.
+    @inline(__always)
+    package func locate(_ element: UInt32) -> (chunk: Int, index: Int) {
+        let (chunk, index) = divider.divide(element)
+        return (chunk, index)
+    }
+
+    /// The size of a chunk value holding `count` elements.
+    package func valueBytes(elements count: Int) -> Int { headerBytes + count * elementBytes }
+
+    /// The bytes of a full chunk.
+    package var fullChunkBytes: Int { valueBytes(elements: elementsPerChunk) }
+}
+
+/// The fixed header of every chunk value: what the chunk is, for checks after a crash or a bit flip.
+package struct ChunkHeader: Equatable {
+    package static let magic: UInt32 = 0x4B48_5348  // "HSHK" little-endian
+    package static let bytes = 16
+    package var owner: UInt32
+    package var chunk: UInt32
+    package var elements: UInt32
+
+    package func write(to buffer: UnsafeMutableRawPointer) {
+        buffer.storeBytes(of: ChunkHeader.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+        buffer.storeBytes(of: owner.littleEndian, toByteOffset: 4, as: UInt32.self)
+        buffer.storeBytes(of: chunk.littleEndian, toByteOffset: 8, as: UInt32.self)
+        buffer.storeBytes(of: elements.littleEndian, toByteOffset: 12, as: UInt32.self)
+    }
+
+    package init(owner: UInt32, chunk: UInt32, elements: UInt32) {
+        self.owner = owner
+        self.chunk = chunk
+        self.elements = elements
+    }
+
+    package init?(_ value: UnsafeRawBufferPointer) {
+        guard value.count >= ChunkHeader.bytes,
+              UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == ChunkHeader.magic else { return nil }
+        owner = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        chunk = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        elements = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+    }
+}
+
+/// The chunks of one chunked array as seen by one transaction: the address of each chunk's first
+/// element, so that an element is found with a division and an add.
+///
+/// In a read transaction every address points into the memory map and is valid only while a
+/// transaction on the same snapshot is open. In a write transaction, a chunk that is changed is
+/// first copied into memory owned by the table (copy-on-write) and written back by ``flush(in:)``.
+package final class ChunkTable {
+    package let layout: ChunkLayout
+    /// The array's owner id, stored in each chunk header (a space or a graph).
+    let owner: UInt32
+    /// The database and the key prefix of the chunks: key = prefix + chunk index (u32, big-endian).
+    let database: Database
+    let prefix: Key
+    /// Address of element 0 of each chunk, or nil for a missing chunk.
+    private var bases: UnsafeMutablePointer<UnsafeRawPointer?>
+    private var capacity: Int
+    /// The number of chunk slots in `bases`.
+    package private(set) var chunkCount: Int
+    /// Element counts of the stored chunks, as their headers say (for checks).
+    package private(set) var storedElements: [Int: Int] = [:]
+    /// Chunks copied into owned memory in this write transaction.
+    private var owned: [Int: UnsafeMutableRawPointer] = [:]
+
+    /// Loads the addresses of every chunk under `prefix` in `database`.
+    package init<Mode>(layout: ChunkLayout, owner: UInt32, database: Database, prefix: Key,
+                       transaction: borrowing Transaction<Mode>) throws {
+        self.layout = layout
+        self.owner = owner
+        self.database = database
+        self.prefix = prefix
+        capacity = 16
+        bases = .allocate(capacity: capacity)
+        bases.initialize(repeating: nil, count: capacity)
+        chunkCount = 0
+        let prefixCount = prefix.count
+        var failure: IndexError?
+        try storage {
+            try transaction.forEach(in: database, prefix: prefix) { key, value in
+                var reader = KeyReader(UnsafeRawBufferPointer(rebasing: key[prefixCount...]))
+                guard let chunk = reader.readUInt32(), reader.remaining == 0 else {
+                    failure = .corrupt("chunk key of the wrong size under owner \(owner)")
+                    return false
+                }
+                guard let header = ChunkHeader(value), header.owner == owner, header.chunk == chunk,
+                      Int(header.elements) <= layout.elementsPerChunk,
+                      value.count == layout.valueBytes(elements: Int(header.elements)) else {
+                    failure = .corrupt("chunk \(chunk) of owner \(owner) has a bad header or size (\(value.count) bytes)")
+                    return false
+                }
+                setBase(UnsafeRawPointer(value.baseAddress! + layout.headerBytes), at: Int(chunk))
+                storedElements[Int(chunk)] = Int(header.elements)
+                return true
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    deinit {
+        for buffer in owned.values { buffer.deallocate() }
+        bases.deallocate()
+    }
+
+    private func setBase(_ base: UnsafeRawPointer?, at chunk: Int) {
+        if chunk >= capacity {
+            var newCapacity = capacity
+            while newCapacity <= chunk { newCapacity *= 2 }
+            let grown = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: newCapacity)
+            grown.moveInitialize(from: bases, count: capacity)
+            (grown + capacity).initialize(repeating: nil, count: newCapacity - capacity)
+            bases.deallocate()
+            bases = grown
+            capacity = newCapacity
+        }
+        bases[chunk] = base
+        chunkCount = max(chunkCount, chunk + 1)
+    }
+
+    /// The address of `element`, or nil when its chunk is missing.
+    @inline(__always)
+    package func element(_ element: UInt32) -> UnsafeRawPointer? {
+        let (chunk, index) = layout.locate(element)
+        guard chunk < chunkCount, let base = bases[chunk] else { return nil }
+        return base + index * layout.elementBytes
+    }
+
+    /// The address of `element`, which must exist (checked by the graph's invariants).
+    @inline(__always)
+    package func existingElement(_ element: UInt32) -> UnsafeRawPointer {
+        let (chunk, index) = layout.locate(element)
+        return bases[chunk].unsafelyUnwrapped + index * layout.elementBytes
+    }
+
+    /// A writable address of `element`: its chunk is copied into owned memory first if needed (or
+    /// created zero-filled when missing).
+    package func mutableElement(_ element: UInt32) -> UnsafeMutableRawPointer {
+        let (chunk, index) = layout.locate(element)
+        let base: UnsafeMutableRawPointer
+        if let existing = owned[chunk] {
+            base = existing
+        } else {
+            let fullBytes = layout.elementsPerChunk * layout.elementBytes
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(fullBytes, 1), alignment: 64)
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: fullBytes)
+            if chunk < chunkCount, let old = bases[chunk] {
+                let count = storedElements[chunk] ?? layout.elementsPerChunk
+                buffer.copyMemory(from: old, byteCount: count * layout.elementBytes)
+            }
+            owned[chunk] = buffer
+            setBase(UnsafeRawPointer(buffer), at: chunk)
+            base = buffer
+        }
+        return base + index * layout.elementBytes
+    }
+
+    /// Whether this transaction changed any chunk.
+    package var hasChanges: Bool { !owned.isEmpty }
+
+    /// Writes every changed chunk back, holding `elementCount` elements in all (the tail chunk is
+    /// stored only as long as it is used).
+    package func flush(elementCount: Int, in transaction: borrowing WriteTransaction) throws {
+        for (chunk, buffer) in owned.sorted(by: { $0.key < $1.key }) {
+            let first = chunk * layout.elementsPerChunk
+            let count = min(layout.elementsPerChunk, max(0, elementCount - first))
+            var key = prefix
+            key.append(bigEndian: UInt32(chunk))
+            if count == 0 {
+                try storage { _ = try transaction.delete(key, in: database) }
+                continue
+            }
+            let header = ChunkHeader(owner: owner, chunk: UInt32(chunk), elements: UInt32(count))
+            try storage {
+                try transaction.put(reservingCount: layout.valueBytes(elements: count), for: key, in: database) { value in
+                    value.initializeMemory(as: UInt8.self, repeating: 0)
+                    header.write(to: value.baseAddress!)
+                    (value.baseAddress! + layout.headerBytes).copyMemory(from: buffer, byteCount: count * layout.elementBytes)
+                }
+            }
+            storedElements[chunk] = count
+        }
+    }
+
+    /// Deletes the stored chunk `chunk` (every element in it is dead).
+    package func removeChunk(_ chunk: Int, in transaction: borrowing WriteTransaction) throws {
+        var key = prefix
+        key.append(bigEndian: UInt32(chunk))
+        try storage { _ = try transaction.delete(key, in: database) }
+        if let buffer = owned.removeValue(forKey: chunk) { buffer.deallocate() }
+        if chunk < chunkCount { bases[chunk] = nil }
+        storedElements[chunk] = nil
+    }
+}
