@@ -1,5 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
+import class Foundation.ProcessInfo
+
+/// Benchmark targets (ordo-one/benchmark) build only when asked, so that CI and `swift test` stay lean:
+/// `HINDSIGHT_BENCHMARKS=1 swift package benchmark`.
+let withBenchmarks = ProcessInfo.processInfo.environment["HINDSIGHT_BENCHMARKS"] != nil
 
 let package = Package(
     name: "Hindsight",
@@ -32,6 +37,17 @@ let package = Package(
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]
 )
+
+if withBenchmarks {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
+    for (name, dependencies) in [("DistanceBenchmarks", ["Distance"]), ("IndexBenchmarks", ["VectorIndex", "LMDB"])] {
+        package.targets.append(.executableTarget(
+            name: name,
+            dependencies: dependencies.map { .target(name: $0) } + [.product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/\(name)",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    }
+}
 
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what Hindsight needs on a fresh Debian/Ubuntu machine that already has Swift:
+# liblmdb-dev (LMDB's headers and library) and pkg-config. Does nothing when they are present.
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! pkg-config --exists lmdb 2>/dev/null; then missing+=(liblmdb-dev); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
