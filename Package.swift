@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(name: "CDistance"),
         .target(name: "Distance", dependencies: ["CDistance"]),
-        .target(name: "VectorIndex", dependencies: ["LMDB", "Distance"]),
+        .target(name: "VectorIndex", dependencies: ["LMDB", "Distance", "CDistance"]),
         .target(name: "Datasets"),
         .target(name: "Benchmarking", dependencies: ["Datasets", "VectorIndex", "LMDB", "Distance",
                                                     .product(name: "Histogram", package: "hdrhistogram-swift")]),

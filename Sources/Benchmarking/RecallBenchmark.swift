@@ -48,6 +48,9 @@ public struct RecallRun: Codable, Sendable {
     public var threads_qps: Double?
     /// Mean distances computed per query.
     public var distances_per_query: Double
+    /// Queries per second from each query's fastest latency over the warm passes: a figure that
+    /// other tenants of a shared machine disturb far less than wall-clock QPS.
+    public var qps_best_latencies: Double
 }
 
 /// The JSON report of `hindsight bench --json`.
@@ -111,9 +114,11 @@ public struct RecallBenchmark {
             let options = SearchOptions(ef: ef, strategy: .graph)
             let cold = try pass(store: store, graph: graph, queries: queryRows, options: options)
             var best = cold
+            var fastest = [UInt64](repeating: .max, count: queryRows.count)
             for _ in 0..<max(1, c.warmPasses) {
                 let warm = try pass(store: store, graph: graph, queries: queryRows, options: options)
                 if warm.seconds < best.seconds || best.seconds == cold.seconds { best = warm }
+                for index in fastest.indices { fastest[index] = min(fastest[index], warm.perQuery[index]) }
             }
             let recallValue = Self.recall(found: best.found, truth: truth, k: c.k)
             var threadsQPS: Double?
@@ -124,9 +129,10 @@ public struct RecallBenchmark {
                                 p50_ms: best.percentile(50), p95_ms: best.percentile(95), p99_ms: best.percentile(99),
                                 cold_qps: Double(queryRows.count) / cold.seconds, cold_p50_ms: cold.percentile(50),
                                 cold_p99_ms: cold.percentile(99), threads_qps: threadsQPS,
-                                distances_per_query: Double(best.distances) / Double(queryRows.count))
-            log(String(format: "ef %4d  recall@%d %.4f  %8.0f QPS  p50 %.3f ms  p95 %.3f ms  p99 %.3f ms%@", ef, c.k, run.recall,
-                       run.qps, run.p50_ms, run.p95_ms, run.p99_ms, threadsQPS.map { String(format: "  %d threads %.0f QPS", c.threads, $0) } ?? ""))
+                                distances_per_query: Double(best.distances) / Double(queryRows.count),
+                                qps_best_latencies: Double(queryRows.count) / (Double(fastest.reduce(0, +)) / 1e9))
+            log(String(format: "ef %4d  recall@%d %.4f  %8.0f QPS (%.0f from best latencies)  p50 %.3f ms  p95 %.3f ms  p99 %.3f ms%@", ef, c.k, run.recall,
+                       run.qps, run.qps_best_latencies, run.p50_ms, run.p95_ms, run.p99_ms, threadsQPS.map { String(format: "  %d threads %.0f QPS", c.threads, $0) } ?? ""))
             runs.append(run)
         }
         let m0 = c.parameters.m0
@@ -198,6 +204,7 @@ public struct RecallBenchmark {
         var latencies: Histogram<UInt64>
         var found: [[Int]]
         var distances: Int
+        var perQuery: [UInt64]
         func percentile(_ p: Double) -> Double { Double(latencies.valueAtPercentile(p)) / 1e6 }
     }
 
@@ -206,6 +213,8 @@ public struct RecallBenchmark {
         var found: [[Int]] = []
         found.reserveCapacity(queries.count)
         var distances = 0
+        var perQuery: [UInt64] = []
+        perQuery.reserveCapacity(queries.count)
         let k = configuration.k
         let start = DispatchTime.now().uptimeNanoseconds
         for query in queries {
@@ -213,11 +222,12 @@ public struct RecallBenchmark {
             let report = try store.read { reader in try reader.searchReport(graph, query: query, k: k, options: options) }
             let t1 = DispatchTime.now().uptimeNanoseconds
             _ = histogram.record(t1 - t0)
+            perQuery.append(t1 - t0)
             distances += report.distanceCount
             found.append(report.neighbors.map { Int($0.id.rawValue) })
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Pass(seconds: seconds, latencies: histogram, found: found, distances: distances)
+        return Pass(seconds: seconds, latencies: histogram, found: found, distances: distances, perQuery: perQuery)
     }
 
     private func parallelQPS(store: IndexStore, graph: GraphID, queries: [[Float]], options: SearchOptions, threads: Int) throws -> Double {

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Hindsight and its peers on one dataset, in one sitting.
+
+Runs, one after the other on the same machine:
+  1. `hindsight bench` (release build) over DATA/{base,queries,gt}.npy at a sweep of ef;
+  2. ../shared/bench/peers.py on the same files (hnswlib, FAISS HNSW, USearch, ChromaDB, numpy),
+     one query per Python call, with the indexes kept;
+  3. hnswlib's batch figure: knn_query on all queries at once with one thread (the C++ loop,
+     free of the per-call Python cost the peers pay);
+then prints, for recall@10 >= 0.90, 0.95 and 0.99, each engine's best QPS and its ratio to
+hnswlib (per call and batch), writes OUT/summary.md and OUT/summary.json, and draws
+OUT/recall-qps.svg with Benchmarks/plot.py.
+
+Peers need a virtualenv (see ../shared/bench/README.md):
+  python3 -m venv .venv-bench && .venv-bench/bin/pip install numpy hnswlib faiss-cpu usearch chromadb
+
+.venv-bench/bin/python Benchmarks/compare.py --data ../shared/data/debian-minilm --out bench-out/debian-minilm
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_EFS = [10, 16, 24, 32, 48, 64, 96, 128, 256]
+THRESHOLDS = (0.90, 0.95, 0.99)
+
+
+def run(cmd, **kw):
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def hindsight(a, efs):
+    if not a.no_build:
+        run(["swift", "build", "-c", "release", "--product", "hindsight"], cwd=ROOT)
+    exe = os.path.join(ROOT, ".build", "release", "hindsight")
+    out = os.path.join(a.out, "hindsight.json")
+    run([exe, "bench", "--base", f"{a.data}/base.npy", "--queries", f"{a.data}/queries.npy", "--gt", f"{a.data}/gt.npy",
+         "--k", "10", "--m", "16", "--ef-construction", "200", "--ef", ",".join(map(str, efs)),
+         "--index", os.path.join(a.work, "hindsight"), "--batch", str(a.batch), "--threads", str(a.threads),
+         "--json", out])
+    with open(out) as f:
+        return json.load(f)
+
+
+def peers(a, efs):
+    run([sys.executable, a.peers_script, "--data", a.data, "--work", a.work, "--out", a.out, "--peers", a.peers,
+         "--efs", ",".join(map(str, efs)), "--keep", "--time-limit", str(a.time_limit)])
+    results = {}
+    for peer in a.peers.split(","):
+        path = os.path.join(a.out, f"{peer}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                results[peer] = json.load(f)
+    return results
+
+
+def hnswlib_batch(a, efs):
+    """knn_query over all queries at once, one thread: hnswlib's C++ search loop."""
+    import hnswlib
+    import numpy as np
+    queries = np.ascontiguousarray(np.load(f"{a.data}/queries.npy"), dtype=np.float32)
+    gt = np.load(f"{a.data}/gt.npy")[:, :10]
+    dim = queries.shape[1]
+    n = np.load(f"{a.data}/base.npy", mmap_mode="r").shape[0]
+    index = hnswlib.Index(space="ip", dim=dim)
+    index.load_index(os.path.join(a.work, "hnswlib", "index.bin"), max_elements=n)
+    index.set_num_threads(1)
+    runs = []
+    for ef in efs:
+        index.set_ef(ef)
+        index.knn_query(queries[:50], k=10, num_threads=1)  # warm-up
+        best = None
+        for _ in range(3):
+            t0 = time.perf_counter()
+            labels, _ = index.knn_query(queries, k=10, num_threads=1)
+            wall = time.perf_counter() - t0
+            best = wall if best is None else min(best, wall)
+        recall = float(np.mean([len(set(labels[i]) & set(gt[i])) / 10 for i in range(len(queries))]))
+        runs.append(dict(ef=ef, recall=recall, qps=len(queries) / best))
+        print(f"    hnswlib batch ef={ef}: recall@10 {recall:.4f}  QPS {len(queries) / best:.0f}", flush=True)
+    result = dict(engine="hnswlib-batch", dataset=os.path.basename(os.path.normpath(a.data)), runs=runs)
+    with open(os.path.join(a.out, "hnswlib-batch.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def best(points, threshold):
+    ok = [p for p in points if p[0] >= threshold]
+    return max(ok, key=lambda p: p[1]) if ok else None
+
+
+def summarize(a, hs, peer_results, batch):
+    engines = {"hindsight": [(r["recall"], r["qps"], r["ef"]) for r in hs["runs"]]}
+    if batch:
+        engines["hnswlib (batch)"] = [(r["recall"], r["qps"], r["ef"]) for r in batch["runs"]]
+    for name, r in peer_results.items():
+        sweep = r.get("query", {}).get("sweep", [])
+        if name == "numpy":
+            if sweep:
+                engines["numpy (exact)"] = [(1.0, sweep[0]["qps"], "-")]
+            continue
+        engines[f"{name} (per call)"] = [(s["recall10"], s["qps"], s["ef"]) for s in sweep]
+    reference = engines.get("hnswlib (per call)")
+    reference_batch = engines.get("hnswlib (batch)")
+    lines = [f"### {os.path.basename(os.path.normpath(a.data))}: best single-thread QPS at a recall@10 floor", "",
+             "| engine | " + " | ".join(f"≥ {t:.2f}: ef / recall / QPS" for t in THRESHOLDS) +
+             " | × hnswlib per call (0.90 / 0.95 / 0.99) | × hnswlib batch (0.90 / 0.95 / 0.99) |",
+             "|---|" + "---|" * (len(THRESHOLDS) + 2)]
+    summary = {}
+    for name, points in engines.items():
+        cells, ratios, batch_ratios = [], [], []
+        summary[name] = {}
+        for t in THRESHOLDS:
+            p = best(points, t)
+            summary[name][str(t)] = dict(ef=p[2], recall=p[0], qps=p[1]) if p else None
+            cells.append(f"{p[2]} / {p[0]:.4f} / {p[1]:,.0f}" if p else "–")
+            for ref, out in ((reference, ratios), (reference_batch, batch_ratios)):
+                rp = best(ref, t) if ref else None
+                out.append(f"{p[1] / rp[1]:.2f}×" if p and rp else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(ratios)} | {' / '.join(batch_ratios)} |")
+    build = [f"| hindsight | {hs['build_s']:.1f} | {hs['vectors_per_s']:.0f} | {hs['disk_bytes'] / 1e6:.1f} | "
+             f"{hs['open_s'] * 1e3:.2f} | {hs['first_query_s'] * 1e3:.2f} |"]
+    for name, r in peer_results.items():
+        b, q = r.get("build", {}), r.get("query", {})
+        if b.get("status") != "ok":
+            continue
+        build.append(f"| {name} | {b['build_s']:.1f} | {b['vectors_per_s']:.0f} | {b['disk_bytes'] / 1e6:.1f} | "
+                     f"{q.get('open_s', float('nan')) * 1e3:.2f} | {q.get('first_query_s', float('nan')) * 1e3:.2f} |")
+    lines += ["", "| engine | build s | vectors/s | disk MB | open ms | first query ms |", "|---|---|---|---|---|---|"] + build
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    with open(os.path.join(a.out, "summary.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(a.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="folder with base.npy, queries.npy, gt.npy")
+    ap.add_argument("--out", required=True, help="results folder")
+    ap.add_argument("--work", help="scratch folder for the indexes (default OUT/indexes)")
+    ap.add_argument("--peers-script", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
+    ap.add_argument("--peers", default="hnswlib,faiss,usearch,chromadb,numpy")
+    ap.add_argument("--efs", default=",".join(map(str, DEFAULT_EFS)))
+    ap.add_argument("--batch", type=int, default=1000, help="vectors per Hindsight write transaction")
+    ap.add_argument("--threads", type=int, default=2, help="threads for Hindsight's extra multi-threaded figure")
+    ap.add_argument("--time-limit", type=float, default=540.0)
+    ap.add_argument("--no-build", action="store_true", help="use the existing release build of hindsight")
+    ap.add_argument("--skip-peers", action="store_true", help="reuse the peers' JSON already in OUT")
+    a = ap.parse_args()
+    a.data = os.path.abspath(a.data)
+    a.out = os.path.abspath(a.out)
+    a.work = os.path.abspath(a.work or os.path.join(a.out, "indexes"))
+    os.makedirs(a.out, exist_ok=True)
+    efs = [int(x) for x in a.efs.split(",") if x]
+    hs = hindsight(a, efs)
+    if a.skip_peers:
+        peer_results = {}
+        for peer in a.peers.split(","):
+            path = os.path.join(a.out, f"{peer}.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    peer_results[peer] = json.load(f)
+    else:
+        peer_results = peers(a, efs)
+    batch = hnswlib_batch(a, efs) if os.path.exists(os.path.join(a.work, "hnswlib", "index.bin")) else None
+    summarize(a, hs, peer_results, batch)
+    files = [os.path.join(a.out, f) for f in ["hindsight.json", "hnswlib-batch.json"] + [f"{p}.json" for p in peer_results]]
+    run([sys.executable, os.path.join(HERE, "plot.py"), "--out", os.path.join(a.out, "recall-qps.svg"),
+         "--title", f"{os.path.basename(os.path.normpath(a.data))}: recall@10 vs QPS (one thread)"] +
+        [f for f in files if os.path.exists(f)])
+
+
+if __name__ == "__main__":
+    main()
