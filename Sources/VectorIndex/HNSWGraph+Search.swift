@@ -185,6 +185,10 @@ extension GraphView {
             let current = candidates.top
             if current.distance > lowerBound && (results.count == ef || stopsEarly) { break }
             candidates.pop()
+            // The next node to expand is most likely the new top: start loading its links now.
+            if level == 0 && !candidates.isEmpty {
+                hs_prefetch(slots.existingElement(candidates.top.node), header.slotBytes, 3)
+            }
             guard let slot = slot(current.node, level: level) else { continue }
             let linkCount = min(LinkSlot.count(slot), SearchContext.batchCapacity)
             // Pass 1: mark unvisited neighbours and start loading their vectors.
