@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Distance", targets: ["Distance"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
+        .library(name: "TradingMemory", targets: ["TradingMemory"]),
         .executable(name: "hindsight", targets: ["hindsight"]),
     ],
     dependencies: [
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "CDistance"),
         .target(name: "Distance", dependencies: ["CDistance"]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "Distance", "CDistance"]),
+        .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB"]),
         .target(name: "Datasets"),
         .target(name: "Benchmarking", dependencies: ["Datasets", "VectorIndex", "LMDB", "Distance",
                                                     .product(name: "Histogram", package: "hdrhistogram-swift")]),
@@ -34,6 +36,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["LMDB"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
+        .testTarget(name: "TradingMemoryTests", dependencies: ["TradingMemory", "VectorIndex", "LMDB", "TestSupport"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]
 )

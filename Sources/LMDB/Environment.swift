@@ -99,9 +99,7 @@ public final class Environment: @unchecked Sendable {
     public init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
         self.path = path
         self.options = options
-        if !options.readOnly && options.createIfMissing {
-            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw LMDBError(code: errno, context: path) }
-        }
+        if !options.readOnly && options.createIfMissing { try Environment.makeDirectories(path) }
         var env: OpaquePointer?
         try check(mdb_env_create(&env))
         guard let env else { throw LMDBError(code: ENOMEM) }
@@ -132,6 +130,15 @@ public final class Environment: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// `mkdir -p`: creates `path` and any missing parents.
+    private static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component + "/"
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw LMDBError(code: errno, context: path) }
+        }
+    }
 
     /// Closes the environment. Every transaction must have ended; later calls do nothing.
     public func close() {

@@ -250,14 +250,14 @@ private func u64(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.littleE
 
     @Test func compactedCopyOpensWithTheSameData() throws {
         try withTemporaryDirectory { path in
-            let env = try Environment(path: path + "/src")
+            let env = try Environment(path: path + "/src/nested/deeper")
             let db = try env.openDatabase(named: "data")
             try env.write { txn in for i in 0..<2000 as Range<UInt32> { try txn.put([UInt8](repeating: 3, count: 500), for: Key(i), in: db) } }
             try env.write { txn in for i in 0..<1900 as Range<UInt32> { try txn.delete(Key(i), in: db) } }
             try FileManager.default.createDirectory(atPath: path + "/dst", withIntermediateDirectories: true)
             try env.copy(to: path + "/dst", compact: true)
             let size = { (dir: String) in (try? FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.size] as? Int) ?? 0 }
-            #expect(size(path + "/dst") < size(path + "/src"))
+            #expect(size(path + "/dst") < size(path + "/src/nested/deeper"))
             let copy = try Environment(path: path + "/dst")
             let copied = try copy.openDatabase(named: "data", create: false)
             #expect(try copy.read { try $0.count(of: copied) } == 100)

@@ -1,0 +1,319 @@
+import Foundation
+import LMDB
+import VectorIndex
+
+/// Adding, resolving, updating and deleting memories, and capacity eviction, inside one write.
+extension MemoryWriteState {
+    static let maxTickerBytes = 64
+    static let maxActionBytes = 64
+    static let maxMetadataKeyBytes = 128
+
+    func add(_ memories: [NewMemory], to name: String, upsert: Bool, status: Memory.Status,
+             _ writer: borrowing IndexWriter) throws -> [MemoryID] {
+        var record = try collection(name, writer)
+        let dimension = record.configuration.dimension
+        // Check everything before writing anything (a throw aborts the transaction anyway, but the
+        // caller gets the first problem, named).
+        var callerIDs = Set<String>()
+        for (index, memory) in memories.enumerated() {
+            guard memory.vector.count == dimension else {
+                throw TradingMemoryError.dimensionMismatch(collection: name, expected: dimension, actual: memory.vector.count)
+            }
+            if let bad = memory.vector.firstIndex(where: { !$0.isFinite }) {
+                throw TradingMemoryError.invalidVector("memory \(index): component \(bad) is NaN or infinite")
+            }
+            if memory.vector.allSatisfy({ $0 == 0 }) {
+                throw TradingMemoryError.invalidVector("memory \(index): the vector is all zeros")
+            }
+            try Self.validate(memory, index: index)
+            if let id = memory.id {
+                guard callerIDs.insert(id).inserted else { throw TradingMemoryError.duplicateID(id) }
+            }
+        }
+        var replaced: [MemoryID] = []
+        for id in callerIDs.sorted() {
+            if let existing = try MemoryLookup.id(callerID: id, collection: record.id, databases: databases, writer.transaction) {
+                guard upsert else { throw TradingMemoryError.duplicateID(id) }
+                replaced.append(existing)
+            }
+        }
+        for id in replaced { _ = try deleteMemory(id, in: &record, writer) }
+
+        let vectorIDs = try writer.addVectors(memories.map(\.vector), to: record.spaceID)
+        var globalInserts: [VectorID] = []
+        var tickerInserts: [UInt32: [VectorID]] = [:]
+        var ids: [MemoryID] = []
+        ids.reserveCapacity(memories.count)
+        for (memory, vectorID) in zip(memories, vectorIDs) {
+            let id = MemoryID(rawValue: vectorID.rawValue)
+            ids.append(id)
+            var tickerCode: UInt32 = 0
+            if let ticker = memory.ticker { tickerCode = try ensureTickerLayer(ticker, in: &record, writer) }
+            let actionCode = memory.action.map { ensureActionCode($0, in: &record) } ?? 0
+            let timeMs = memory.time.milliseconds
+            let knownAtMs = (memory.knownAt ?? memory.time).milliseconds
+            let stored = StoredMemory(callerID: memory.id, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
+                                      situation: memory.situation, reflection: memory.reflection, action: memory.action,
+                                      outcome: memory.outcome, quality: memory.quality, metadata: memory.metadata,
+                                      status: status, reinforcements: 0)
+            try putStored(stored, id, record, writer)
+            try setAttributes(MemoryAttributes(timeMs: timeMs, knownAtMs: knownAtMs, outcome: memory.outcome ?? .nan,
+                                               quality: memory.quality.map(Float.init) ?? .nan, tickerCode: tickerCode,
+                                               actionCode: actionCode, flags: status == .live ? MemoryAttributes.live : MemoryAttributes.pending),
+                              of: id, record, writer)
+            if let callerID = memory.id {
+                try writer.transaction.put(withUnsafeBytes(of: id.rawValue.littleEndian) { Array($0) }, for: Keys.callerID(record.id, callerID),
+                            in: databases.callerIDs)
+            }
+            switch status {
+            case .live:
+                try indexTime(id, timeMs: timeMs, tickerCode: tickerCode, record, writer)
+                globalInserts.append(vectorID)
+                if tickerCode != 0 { tickerInserts[tickerCode, default: []].append(vectorID) }
+                record.live += 1
+                if let ticker = memory.ticker { record.tickers[ticker]!.live += 1 }
+            case .pending:
+                try writer.transaction.put([], for: Key(record.id, id.rawValue), in: databases.pending)
+                record.pending += 1
+            }
+        }
+        try writer.insert(globalInserts, into: record.globalGraphID)
+        for (code, vectors) in tickerInserts.sorted(by: { $0.key < $1.key }) {
+            let layer = record.tickers.values.first { $0.code == code }!
+            try writer.insert(vectors, into: GraphID(rawValue: layer.graph))
+        }
+        if status == .live {
+            try enforceCapacity(&record, touchedTickers: Set(memories.compactMap(\.ticker)), writer)
+        }
+        save(record)
+        return ids
+    }
+
+    static func validate(_ memory: NewMemory, index: Int) throws {
+        if let id = memory.id {
+            guard !id.isEmpty, id.utf8.count <= Keys.maxCallerIDBytes else {
+                throw TradingMemoryError.invalidArgument("memory \(index): ids are 1 to \(Keys.maxCallerIDBytes) bytes")
+            }
+        }
+        if let ticker = memory.ticker {
+            guard !ticker.isEmpty, ticker.utf8.count <= maxTickerBytes, !ticker.contains(where: { $0.isNewline }) else {
+                throw TradingMemoryError.invalidArgument("memory \(index): tickers are 1 to \(maxTickerBytes) bytes on one line")
+            }
+        }
+        if let action = memory.action, action.utf8.count > maxActionBytes {
+            throw TradingMemoryError.invalidArgument("memory \(index): actions are at most \(maxActionBytes) bytes")
+        }
+        if let outcome = memory.outcome, !outcome.isFinite {
+            throw TradingMemoryError.invalidArgument("memory \(index): the outcome must be a finite number")
+        }
+        if let quality = memory.quality, !(0...1).contains(quality) {
+            throw TradingMemoryError.invalidArgument("memory \(index): quality must be between 0 and 1")
+        }
+        guard memory.time.timeIntervalSince1970.isFinite, (memory.knownAt ?? memory.time).timeIntervalSince1970.isFinite else {
+            throw TradingMemoryError.invalidArgument("memory \(index): times must be finite")
+        }
+        if let knownAt = memory.knownAt, knownAt < memory.time {
+            throw TradingMemoryError.invalidArgument("memory \(index): knownAt is before the situation's time")
+        }
+        try validate(metadata: memory.metadata, what: "memory \(index)")
+    }
+
+    static func validate(metadata: [String: MetadataValue], what: String) throws {
+        for (key, value) in metadata {
+            guard !key.isEmpty, key.utf8.count <= maxMetadataKeyBytes else {
+                throw TradingMemoryError.invalidArgument("\(what): metadata keys are 1 to \(maxMetadataKeyBytes) bytes")
+            }
+            if case .number(let number) = value, !number.isFinite {
+                throw TradingMemoryError.invalidArgument("\(what): metadata '\(key)' is not a finite number")
+            }
+        }
+    }
+
+    private func indexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CollectionRecord,
+                           _ writer: borrowing IndexWriter) throws {
+        try writer.transaction.put([], for: Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
+        if tickerCode != 0 { try writer.transaction.put([], for: Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
+    }
+
+    private func unindexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CollectionRecord,
+                             _ writer: borrowing IndexWriter) throws {
+        try writer.transaction.delete(Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
+        if tickerCode != 0 { try writer.transaction.delete(Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
+    }
+
+    /// The ticker's code, creating its layer (a graph) on first use.
+    func ensureTickerLayer(_ ticker: String, in record: inout CollectionRecord, _ writer: borrowing IndexWriter) throws -> UInt32 {
+        if let layer = record.tickers[ticker] { return layer.code }
+        let code = (record.tickers.values.map(\.code).max() ?? 0) + 1
+        let graph = try writer.createGraph(in: record.spaceID, parameters: record.configuration.index)
+        record.tickers[ticker] = CollectionRecord.TickerLayer(code: code, graph: graph.rawValue, live: 0)
+        return code
+    }
+
+    func ensureActionCode(_ action: String, in record: inout CollectionRecord) -> UInt32 {
+        if let code = record.actions[action] { return code }
+        let code = max(16, (record.actions.values.max() ?? 0) + 1)
+        record.actions[action] = code
+        return code
+    }
+
+    // MARK: Delete
+
+    /// Deletes one memory (live or pending); returns false when there was none.
+    func deleteMemory(_ id: MemoryID, in record: inout CollectionRecord, _ writer: borrowing IndexWriter) throws -> Bool {
+        guard let stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else { return false }
+        switch stored.status {
+        case .live:
+            try writer.delete(id.vectorID, from: record.globalGraphID)
+            if let ticker = stored.ticker, let layer = record.tickers[ticker] {
+                try writer.delete(id.vectorID, from: GraphID(rawValue: layer.graph))
+                record.tickers[ticker]!.live -= 1
+            }
+            try unindexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, record, writer)
+            record.live -= 1
+        case .pending:
+            try writer.transaction.delete(Key(record.id, id.rawValue), in: databases.pending)
+            record.pending -= 1
+        }
+        if let callerID = stored.callerID { try writer.transaction.delete(Keys.callerID(record.id, callerID), in: databases.callerIDs) }
+        try writer.transaction.delete(Keys.record(record.id, id), in: databases.records)
+        row.flags = MemoryAttributes.deleted
+        try setAttributes(row, of: id, record, writer)
+        try writer.releaseVector(id.vectorID, in: record.spaceID)
+        return true
+    }
+
+    // MARK: Resolve and update
+
+    func resolve(_ id: MemoryID, in name: String, outcome: Double?, reflection: String, knownAt: Date, quality: Double?,
+                 _ writer: borrowing IndexWriter) throws -> Memory {
+        var record = try collection(name, writer)
+        guard var stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else {
+            throw TradingMemoryError.unknownMemory(id.description)
+        }
+        guard stored.status == .pending else { throw TradingMemoryError.notPending(id.description) }
+        if let outcome, !outcome.isFinite { throw TradingMemoryError.invalidArgument("the outcome must be a finite number") }
+        if let quality, !(0...1).contains(quality) { throw TradingMemoryError.invalidArgument("quality must be between 0 and 1") }
+        let knownAtMs = max(knownAt.milliseconds, stored.timeMs)
+        stored.status = .live
+        stored.reflection = reflection
+        stored.outcome = outcome ?? stored.outcome
+        stored.quality = quality ?? stored.quality
+        stored.knownAtMs = knownAtMs
+        try putStored(stored, id, record, writer)
+        row.flags = MemoryAttributes.live
+        row.knownAtMs = knownAtMs
+        row.outcome = stored.outcome ?? .nan
+        row.quality = stored.quality.map(Float.init) ?? .nan
+        try setAttributes(row, of: id, record, writer)
+        try writer.transaction.delete(Key(record.id, id.rawValue), in: databases.pending)
+        try indexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, record, writer)
+        try writer.insert([id.vectorID], into: record.globalGraphID)
+        if let ticker = stored.ticker, let layer = record.tickers[ticker] {
+            try writer.insert([id.vectorID], into: GraphID(rawValue: layer.graph))
+            record.tickers[ticker]!.live += 1
+        }
+        record.pending -= 1
+        record.live += 1
+        try enforceCapacity(&record, touchedTickers: Set([stored.ticker].compactMap { $0 }), writer)
+        save(record)
+        return stored.memory(id: id)
+    }
+
+    func update(_ id: MemoryID, in name: String, _ update: MemoryUpdate, _ writer: borrowing IndexWriter) throws -> Memory {
+        var record = try collection(name, writer)
+        guard var stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else {
+            throw TradingMemoryError.unknownMemory(id.description)
+        }
+        if let outcome = update.outcome {
+            guard outcome.isFinite else { throw TradingMemoryError.invalidArgument("the outcome must be a finite number") }
+            stored.outcome = outcome
+            row.outcome = outcome
+        }
+        if let quality = update.quality {
+            guard (0...1).contains(quality) else { throw TradingMemoryError.invalidArgument("quality must be between 0 and 1") }
+            stored.quality = quality
+            row.quality = Float(quality)
+        }
+        if let action = update.action {
+            guard action.utf8.count <= Self.maxActionBytes else {
+                throw TradingMemoryError.invalidArgument("actions are at most \(Self.maxActionBytes) bytes")
+            }
+            stored.action = action
+            row.actionCode = ensureActionCode(action, in: &record)
+        }
+        if let reflection = update.reflection { stored.reflection = reflection }
+        if let metadata = update.metadata {
+            try Self.validate(metadata: metadata, what: "the update")
+            stored.metadata.merge(metadata) { _, new in new }
+        }
+        for key in update.removeMetadataKeys { stored.metadata[key] = nil }
+        try putStored(stored, id, record, writer)
+        try setAttributes(row, of: id, record, writer)
+        save(record)
+        return stored.memory(id: id)
+    }
+
+    // MARK: Capacity
+
+    /// Evicts memories past the collection's capacity policy.
+    func enforceCapacity(_ record: inout CollectionRecord, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
+        let policy = record.configuration.capacity
+        if let maxAge = policy.maxAgeSeconds, let newest = try timeEntries(record, tickerCode: 0, writer).last {
+            let cutoff = newest.timeMs - Int64(maxAge * 1000)
+            for entry in try timeEntries(record, tickerCode: 0, writer) where entry.timeMs < cutoff {
+                _ = try deleteMemory(entry.id, in: &record, writer)
+            }
+        }
+        if let maxPerTicker = policy.maxPerTicker {
+            for ticker in touchedTickers.sorted() {
+                guard let layer = record.tickers[ticker], layer.live > maxPerTicker else { continue }
+                for victim in try victims(record, tickerCode: layer.code, count: layer.live - maxPerTicker, order: policy.eviction, writer) {
+                    _ = try deleteMemory(victim, in: &record, writer)
+                }
+            }
+        }
+        if let maxMemories = policy.maxMemories, record.live > maxMemories {
+            for victim in try victims(record, tickerCode: 0, count: record.live - maxMemories, order: policy.eviction, writer) {
+                _ = try deleteMemory(victim, in: &record, writer)
+            }
+        }
+    }
+
+    struct TimeEntry {
+        var timeMs: Int64
+        var id: MemoryID
+    }
+
+    /// The live memories of a scope (0: all) in time order.
+    func timeEntries(_ record: CollectionRecord, tickerCode: UInt32, _ writer: borrowing IndexWriter) throws -> [TimeEntry] {
+        var entries: [TimeEntry] = []
+        try writer.transaction.forEach(in: databases.time, prefix: Key(record.id, tickerCode)) { key, _ in
+            var reader = KeyReader(key)
+            _ = reader.readUInt32()
+            _ = reader.readUInt32()
+            if let time = reader.readOrderedSigned(), let id = reader.readUInt32() {
+                entries.append(TimeEntry(timeMs: time, id: MemoryID(rawValue: id)))
+            }
+            return true
+        }
+        return entries
+    }
+
+    private func victims(_ record: CollectionRecord, tickerCode: UInt32, count: Int, order: EvictionOrder,
+                         _ writer: borrowing IndexWriter) throws -> [MemoryID] {
+        let entries = try timeEntries(record, tickerCode: tickerCode, writer)
+        switch order {
+        case .oldestFirst:
+            return entries.prefix(count).map(\.id)
+        case .lowestScore:
+            var scored: [(quality: Float, time: Int64, id: MemoryID)] = []
+            for entry in entries {
+                let quality = try attributes(of: entry.id, record, writer)?.quality ?? .nan
+                scored.append((quality.isNaN ? 0.5 : quality, entry.timeMs, entry.id))
+            }
+            scored.sort { ($0.quality, $0.time, $0.id.rawValue) < ($1.quality, $1.time, $1.id.rawValue) }
+            return scored.prefix(count).map(\.id)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+public import Foundation
+public import VectorIndex
+
+/// A memory's engine-assigned id: unique in its collection and never reused.
+public struct MemoryID: RawRepresentable, Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(UInt32.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { String(rawValue) }
+    var vectorID: VectorID { VectorID(rawValue: rawValue) }
+}
+
+/// A flat metadata value: a string, a number or a boolean.
+public enum MetadataValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "metadata values are strings, numbers or booleans")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .string(let value): value
+        case .number(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .bool(let value): String(value)
+        }
+    }
+}
+
+/// A memory to add: a market situation, the lesson learned from it, and its vector.
+public struct NewMemory: Sendable, Hashable {
+    /// The caller's id, unique in the collection (optional).
+    public var id: String?
+    /// The ticker the memory is about; nil for a market-wide memory.
+    public var ticker: String?
+    /// The date of the situation.
+    public var time: Date
+    /// When the reflection became known (the outcome was observed); defaults to `time`. A query
+    /// `asOf` an earlier date never sees this memory.
+    public var knownAt: Date?
+    /// The market situation (reports, news, fundamentals): any length, stored whole.
+    public var situation: String
+    /// The reflection or recommendation written once the outcome was known.
+    public var reflection: String
+    /// The action taken: BUY, SELL, HOLD or free text.
+    public var action: String?
+    /// The realised return.
+    public var outcome: Double?
+    /// A quality weight in [0, 1].
+    public var quality: Double?
+    /// Flat metadata.
+    public var metadata: [String: MetadataValue]
+    /// The embedding of the situation.
+    public var vector: [Float]
+
+    public init(id: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String,
+                reflection: String, action: String? = nil, outcome: Double? = nil, quality: Double? = nil,
+                metadata: [String: MetadataValue] = [:], vector: [Float]) {
+        self.id = id
+        self.ticker = ticker
+        self.time = time
+        self.knownAt = knownAt
+        self.situation = situation
+        self.reflection = reflection
+        self.action = action
+        self.outcome = outcome
+        self.quality = quality
+        self.metadata = metadata
+        self.vector = vector
+    }
+}
+
+/// A stored memory.
+public struct Memory: Sendable, Hashable {
+    /// Whether the memory answers queries.
+    public enum Status: String, Sendable, Hashable, Codable {
+        /// Resolved: returned by queries.
+        case live
+        /// A decision waiting for its outcome: never returned by a query until resolved.
+        case pending
+    }
+
+    public var id: MemoryID
+    public var callerID: String?
+    public var ticker: String?
+    public var time: Date
+    public var knownAt: Date
+    public var situation: String
+    public var reflection: String
+    public var action: String?
+    public var outcome: Double?
+    public var quality: Double?
+    public var metadata: [String: MetadataValue]
+    public var status: Status
+    /// How many near-duplicates were merged into this memory by consolidation.
+    public var reinforcements: Int
+}
+
+/// How strongly age discounts a memory: `score = cosine × decay(age)`, `age = (asOf or now) − time`
+/// clamped at 0. Parameters have Qdrant's and Milvus's meaning: at `age = offset + scale` the
+/// factor is `midpoint`; within `offset` it is 1.
+public struct DecayFunction: Hashable, Sendable, Codable {
+    public enum Shape: String, Hashable, Sendable, Codable, CaseIterable {
+        /// No decay: the factor is always 1.
+        case none
+        /// `midpoint ^ (x / scale)`.
+        case exp
+        /// `midpoint ^ (x² / scale²)`.
+        case gauss
+        /// `max(0, 1 − (1 − midpoint) · x / scale)`.
+        case linear
+    }
+
+    public var shape: Shape
+    /// The age, in seconds, at which the factor equals `midpoint` (beyond `offset`).
+    public var scale: Double
+    /// The factor at `age = offset + scale`, in (0, 1).
+    public var midpoint: Double
+    /// An age, in seconds, within which nothing decays.
+    public var offset: Double
+
+    public init(shape: Shape, scale: Double = 86_400 * 30, midpoint: Double = 0.5, offset: Double = 0) {
+        self.shape = shape
+        self.scale = scale
+        self.midpoint = midpoint
+        self.offset = offset
+    }
+
+    /// No decay.
+    public static let none = DecayFunction(shape: .none)
+
+    /// Exponential decay that halves every `seconds`.
+    public static func halfLife(_ seconds: Double) -> DecayFunction { DecayFunction(shape: .exp, scale: seconds, midpoint: 0.5) }
+
+    /// The factor for an age in seconds, in [0, 1].
+    public func factor(age: Double) -> Double {
+        let x = max(0, age - offset)
+        switch shape {
+        case .none: return 1
+        case .exp: return x == 0 ? 1 : Foundation.exp(Foundation.log(midpoint) * x / scale)
+        case .gauss: return x == 0 ? 1 : Foundation.exp(Foundation.log(midpoint) * x * x / (scale * scale))
+        case .linear: return max(0, 1 - (1 - midpoint) * x / scale)
+        }
+    }
+
+    func validate() throws {
+        guard shape == .none || (scale.isFinite && scale > 0) else {
+            throw TradingMemoryError.invalidArgument("decay scale must be a positive number of seconds")
+        }
+        guard shape == .none || (midpoint > 0 && midpoint < 1) else {
+            throw TradingMemoryError.invalidArgument("decay midpoint must be between 0 and 1 (exclusive)")
+        }
+        guard offset.isFinite && offset >= 0 else { throw TradingMemoryError.invalidArgument("decay offset must not be negative") }
+    }
+}
+
+/// Which memories go first when a collection or a ticker is over capacity.
+public enum EvictionOrder: String, Hashable, Sendable, Codable {
+    /// The oldest situations first.
+    case oldestFirst = "oldest-first"
+    /// The lowest quality first (a memory without quality counts 0.5), then the oldest.
+    case lowestScore = "lowest-score"
+}
+
+/// Bounds on a collection's size, applied in the same transaction as the insert that passes them.
+public struct CapacityPolicy: Hashable, Sendable, Codable {
+    /// The most live memories in the collection.
+    public var maxMemories: Int?
+    /// The most live memories per ticker.
+    public var maxPerTicker: Int?
+    /// The oldest a memory may be, in seconds, relative to the newest memory in the collection.
+    public var maxAgeSeconds: Double?
+    public var eviction: EvictionOrder
+
+    public init(maxMemories: Int? = nil, maxPerTicker: Int? = nil, maxAgeSeconds: Double? = nil, eviction: EvictionOrder = .oldestFirst) {
+        self.maxMemories = maxMemories
+        self.maxPerTicker = maxPerTicker
+        self.maxAgeSeconds = maxAgeSeconds
+        self.eviction = eviction
+    }
+
+    /// No bounds.
+    public static let unlimited = CapacityPolicy()
+
+    func validate() throws {
+        if let max = maxMemories, max < 1 { throw TradingMemoryError.invalidArgument("maxMemories must be at least 1") }
+        if let max = maxPerTicker, max < 1 { throw TradingMemoryError.invalidArgument("maxPerTicker must be at least 1") }
+        if let age = maxAgeSeconds, !(age > 0) { throw TradingMemoryError.invalidArgument("maxAgeSeconds must be positive") }
+    }
+}
+
+/// How text longer than the embedding model's input is embedded (recorded per collection).
+public enum TextWindowing: Hashable, Sendable, Codable {
+    /// Cut at the model's limit.
+    case truncate
+    /// Overlapping windows of the model's limit, `overlap` pieces shared by neighbours; the mean of
+    /// the window vectors, normalised.
+    case windows(overlap: Int)
+}
+
+/// A collection's fixed settings.
+public struct CollectionConfiguration: Hashable, Sendable, Codable {
+    /// The dimension of every vector.
+    public var dimension: Int
+    /// The embedding model the vectors come from (a label; text embedded with another model is refused).
+    public var embeddingModel: String?
+    /// The decay applied when a query names none.
+    public var decay: DecayFunction
+    public var capacity: CapacityPolicy
+    /// HNSW parameters of the collection's graphs.
+    public var index: GraphParameters
+    /// The default search candidate list size.
+    public var searchEf: Int
+    /// How long texts are embedded by the engine's embedder.
+    public var textWindowing: TextWindowing
+
+    public init(dimension: Int, embeddingModel: String? = nil, decay: DecayFunction = .none, capacity: CapacityPolicy = .unlimited,
+                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64,
+                textWindowing: TextWindowing = .truncate) {
+        self.dimension = dimension
+        self.embeddingModel = embeddingModel
+        self.decay = decay
+        self.capacity = capacity
+        self.index = index
+        self.searchEf = searchEf
+        self.textWindowing = textWindowing
+    }
+
+    func validate() throws {
+        guard (1...65_536).contains(dimension) else { throw TradingMemoryError.invalidArgument("dimension must be between 1 and 65536") }
+        guard (1...10_000).contains(searchEf) else { throw TradingMemoryError.invalidArgument("searchEf must be between 1 and 10000") }
+        try decay.validate()
+        try capacity.validate()
+    }
+}
+
+/// Facts about a collection.
+public struct CollectionInfo: Hashable, Sendable {
+    public var name: String
+    public var configuration: CollectionConfiguration
+    public var created: Date
+    /// Live (resolved) memories.
+    public var count: Int
+    /// Pending decisions.
+    public var pending: Int
+    /// Tickers with a layer, and their live memories.
+    public var tickers: [String: Int]
+}
+
+/// Which layers a query ranks.
+public enum RecallMode: Hashable, Sendable {
+    /// The ticker's layer only.
+    case ticker
+    /// The whole collection.
+    case global
+    /// The best `kTicker` of the ticker's layer, then the best `kGlobal` of the collection that are
+    /// not already returned.
+    case tickerThenGlobal(kTicker: Int, kGlobal: Int)
+    /// One ranking of the whole collection; memories of the query's ticker have their score
+    /// multiplied by `tickerBoost` (1 for none).
+    case merged(tickerBoost: Double)
+}
+
+/// The layer a result came from.
+public enum Layer: String, Hashable, Sendable, Codable {
+    case ticker
+    case global
+}
+
+/// A recall query.
+public struct RecallQuery: Sendable {
+    public var vector: [Float]
+    public var k: Int
+    public var ticker: String?
+    public var mode: RecallMode
+    /// The simulated "now": memories known after it are never returned, and ages are measured
+    /// from it. Nil means the current time.
+    public var asOf: Date?
+    /// Overrides the collection's default decay.
+    public var decay: DecayFunction?
+    /// Drops results whose cosine similarity is below this.
+    public var minSimilarity: Float?
+    /// Multiplies scores by the memory's quality (1 when it has none).
+    public var weightByQuality: Bool
+    public var filter: MemoryFilter?
+    /// Overrides the collection's search candidate list size.
+    public var ef: Int?
+
+    public init(vector: [Float], k: Int, ticker: String? = nil, mode: RecallMode = .global, asOf: Date? = nil,
+                decay: DecayFunction? = nil, minSimilarity: Float? = nil, weightByQuality: Bool = false,
+                filter: MemoryFilter? = nil, ef: Int? = nil) {
+        self.vector = vector
+        self.k = k
+        self.ticker = ticker
+        self.mode = mode
+        self.asOf = asOf
+        self.decay = decay
+        self.minSimilarity = minSimilarity
+        self.weightByQuality = weightByQuality
+        self.filter = filter
+        self.ef = ef
+    }
+}
+
+/// One recalled memory with its cosine similarity and decayed score.
+public struct RecallResult: Sendable, Hashable {
+    public var memory: Memory
+    /// Cosine similarity of the memory's situation vector to the query.
+    public var similarity: Float
+    /// `similarity × decay(age) [× quality] [× ticker boost]`.
+    public var score: Double
+    public var layer: Layer
+}

@@ -1,0 +1,247 @@
+import Foundation
+import LMDB
+import VectorIndex
+
+/// Ranks one collection's memories for a query, inside one read transaction.
+///
+/// Candidates come from a layer in descending cosine similarity (a graph walk, or an exact scan
+/// when the planner chooses it), with the cheap conditions — live, known as of `asOf`, ticker,
+/// action, time and outcome — checked on the attribute rows during the search. Each candidate's
+/// score is `cosine × decay(age) [× quality] [× boost]`. Because every factor but the boost is at
+/// most 1, no unseen candidate can score above `boost × (cosine of the last candidate seen)` (or
+/// above 0 once cosines turn negative), so the search widens (doubling k) until the k-th score
+/// reaches that bound or the layer is exhausted: the decayed top k then equals a brute-force
+/// ranking whenever the index returns the exact cosine neighbours.
+struct RecallEngine {
+    let record: CollectionRecord
+    let attributes: ChunkTable
+    let databases: MemoryDatabases
+
+    static let maxK = 10_000
+
+    func recall(_ query: RecallQuery, _ reader: borrowing IndexReader) throws -> [RecallResult] {
+        let configuration = record.configuration
+        guard query.vector.count == configuration.dimension else {
+            throw TradingMemoryError.dimensionMismatch(collection: record.name, expected: configuration.dimension, actual: query.vector.count)
+        }
+        if let bad = query.vector.firstIndex(where: { !$0.isFinite }) {
+            throw TradingMemoryError.invalidVector("component \(bad) of the query is NaN or infinite")
+        }
+        guard query.vector.contains(where: { $0 != 0 }) else { throw TradingMemoryError.invalidVector("the query vector is all zeros") }
+        guard (0...Self.maxK).contains(query.k) else { throw TradingMemoryError.invalidArgument("k must be between 0 and \(Self.maxK)") }
+        if let ef = query.ef, !(1...10_000).contains(ef) { throw TradingMemoryError.invalidArgument("ef must be between 1 and 10000") }
+        if let minimum = query.minSimilarity, !(minimum.isFinite && minimum >= -1 && minimum <= 1) {
+            throw TradingMemoryError.invalidArgument("minSimilarity must be between -1 and 1")
+        }
+        let decay = query.decay ?? configuration.decay
+        try decay.validate()
+
+        let tickerCode = query.ticker.flatMap { record.tickers[$0]?.code }
+        switch query.mode {
+        case .ticker, .tickerThenGlobal:
+            guard query.ticker != nil else { throw TradingMemoryError.invalidArgument("this mode needs a ticker") }
+        case .merged(let boost):
+            guard boost.isFinite, boost > 0 else { throw TradingMemoryError.invalidArgument("the ticker boost must be a positive number") }
+        case .global:
+            break
+        }
+        var wanted = query.k
+        if case .tickerThenGlobal(let kTicker, let kGlobal) = query.mode { wanted = kTicker + kGlobal }
+        guard wanted > 0, let conditions = AttributeConditions(query: query, record: record) else { return [] }
+        let context = RankingContext(query: query, decay: decay, nowMs: (query.asOf ?? Date()).milliseconds,
+                                     ef: query.ef ?? configuration.searchEf, conditions: conditions)
+
+        switch query.mode {
+        case .global:
+            return try rank(layer: .global, graph: record.globalGraphID, k: query.k, context: context, boostedTicker: nil, boost: 1,
+                            excluding: [], reader)
+        case .merged(let boost):
+            return try rank(layer: .global, graph: record.globalGraphID, k: query.k, context: context, boostedTicker: tickerCode,
+                            boost: boost, excluding: [], reader)
+        case .ticker:
+            guard let ticker = query.ticker, let layer = record.tickers[ticker] else { return [] }
+            return try rank(layer: .ticker, graph: GraphID(rawValue: layer.graph), k: query.k, context: context, boostedTicker: nil,
+                            boost: 1, excluding: [], reader)
+        case .tickerThenGlobal(let kTicker, let kGlobal):
+            guard kTicker >= 0, kGlobal >= 0, kTicker + kGlobal <= Self.maxK else {
+                throw TradingMemoryError.invalidArgument("kTicker and kGlobal must be between 0 and \(Self.maxK)")
+            }
+            var results: [RecallResult] = []
+            if let ticker = query.ticker, let layer = record.tickers[ticker], kTicker > 0 {
+                results = try rank(layer: .ticker, graph: GraphID(rawValue: layer.graph), k: kTicker, context: context,
+                                   boostedTicker: nil, boost: 1, excluding: [], reader)
+            }
+            if kGlobal > 0 {
+                let seen = Set(results.map(\.memory.id.rawValue))
+                results += try rank(layer: .global, graph: record.globalGraphID, k: kGlobal, context: context, boostedTicker: nil,
+                                    boost: 1, excluding: seen, reader)
+            }
+            return results
+        }
+    }
+
+    struct RankingContext {
+        var query: RecallQuery
+        var decay: DecayFunction
+        var nowMs: Int64
+        var ef: Int
+        var conditions: AttributeConditions
+    }
+
+    private struct Scored {
+        var id: UInt32
+        var similarity: Float
+        var score: Double
+    }
+
+    /// The top `k` of one layer by decayed score.
+    private func rank(layer: Layer, graph: GraphID, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
+                      excluding: Set<UInt32>, _ reader: borrowing IndexReader) throws -> [RecallResult] {
+        let info = try reader.graph(graph)
+        guard info.live > 0 else { return [] }
+        var conditions = context.conditions
+        conditions.excluded = excluding
+        let filter = AttributeFilter(attributes: attributes, conditions: conditions,
+                                     eligible: conditions.isOnlyLiveness ? nil : conditions.countEligible(in: attributes, upTo: info.nodeCount,
+                                                                                                        spaceCount: try reader.space(record.spaceID).count,
+                                                                                                        tickerCode: layer == .ticker ? tickerCode(of: graph) : nil))
+        let maxBoost = max(boost, 1)
+        let metadataConditions = context.query.filter?.metadata ?? []
+        var top: [Scored] = []
+        var seen = Set<UInt32>()
+        var fetch = max(4 * k, 32)
+        while true {
+            let options = SearchOptions(ef: max(context.ef, fetch))
+            let neighbors = try reader.search(graph, query: context.query.vector, k: fetch, options: options, filter: filter)
+            var stoppedBySimilarity = false
+            for neighbor in neighbors where seen.insert(neighbor.id.rawValue).inserted {
+                if let minimum = context.query.minSimilarity, neighbor.similarity < minimum {
+                    stoppedBySimilarity = true
+                    break
+                }
+                guard let row = attributes.element(neighbor.id.rawValue).map(MemoryAttributes.init) else { continue }
+                if !metadataConditions.isEmpty {
+                    guard let memory = try MemoryLookup.memory(MemoryID(rawValue: neighbor.id.rawValue), collection: record.id,
+                                                               databases: databases, reader.transaction),
+                          metadataConditions.allSatisfy({ $0.matches(memory.metadata[$0.key]) }) else { continue }
+                }
+                var score = Double(neighbor.similarity) * context.decay.factor(age: Double(context.nowMs - row.timeMs) / 1000)
+                if context.query.weightByQuality, !row.quality.isNaN { score *= Double(row.quality) }
+                if let boostedTicker, row.tickerCode == boostedTicker { score *= boost }
+                insert(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity, score: score), into: &top, k: k)
+            }
+            let exhausted = neighbors.count < fetch
+            if exhausted || stoppedBySimilarity { break }
+            let last = Double(neighbors.last!.similarity)
+            let bound = last > 0 ? last * maxBoost : 0
+            if top.count == k && top[k - 1].score >= bound { break }
+            fetch *= 2
+        }
+        return try top.map { scored in
+            guard let memory = try MemoryLookup.memory(MemoryID(rawValue: scored.id), collection: record.id, databases: databases,
+                                                       reader.transaction) else {
+                throw TradingMemoryError.storage("memory \(scored.id) is in the index but has no record")
+            }
+            return RecallResult(memory: memory, similarity: scored.similarity, score: scored.score, layer: layer)
+        }
+    }
+
+    private func insert(_ candidate: Scored, into top: inout [Scored], k: Int) {
+        // Ties: higher similarity, then lower id, so that rankings are reproducible.
+        func before(_ a: Scored, _ b: Scored) -> Bool {
+            a.score != b.score ? a.score > b.score : (a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id)
+        }
+        if top.count == k, let last = top.last, !before(candidate, last) { return }
+        let position = top.firstIndex { before(candidate, $0) } ?? top.count
+        top.insert(candidate, at: position)
+        if top.count > k { top.removeLast() }
+    }
+
+    private func tickerCode(of graph: GraphID) -> UInt32? {
+        record.tickers.values.first { $0.graph == graph.rawValue }?.code
+    }
+}
+
+/// The conditions checked on attribute rows during a search.
+struct AttributeConditions {
+    var asOfMs: Int64?
+    var tickerCodes: Set<UInt32>?
+    var actionCodes: Set<UInt32>?
+    var timeFromMs: Int64?
+    var timeBeforeMs: Int64?
+    var outcomeMin: Double?
+    var outcomeMax: Double?
+    var excluded: Set<UInt32> = []
+
+    /// Nil when the conditions can match nothing (an unknown ticker or action).
+    init?(query: RecallQuery, record: CollectionRecord) {
+        asOfMs = query.asOf?.milliseconds
+        if let filter = query.filter {
+            if let tickers = filter.tickers {
+                let codes = Set(tickers.compactMap { record.tickers[$0]?.code })
+                if codes.isEmpty { return nil }
+                tickerCodes = codes
+            }
+            if let actions = filter.actions {
+                let codes = Set(actions.compactMap { record.actions[$0] })
+                if codes.isEmpty { return nil }
+                actionCodes = codes
+            }
+            timeFromMs = filter.timeFrom?.milliseconds
+            timeBeforeMs = filter.timeBefore?.milliseconds
+            outcomeMin = filter.outcomeMin
+            outcomeMax = filter.outcomeMax
+        }
+    }
+
+    /// Whether only liveness is checked (every live node of a graph is eligible).
+    var isOnlyLiveness: Bool {
+        asOfMs == nil && tickerCodes == nil && actionCodes == nil && timeFromMs == nil && timeBeforeMs == nil
+            && outcomeMin == nil && outcomeMax == nil && excluded.isEmpty
+    }
+
+    @inline(__always)
+    func allows(id: UInt32, row: UnsafeRawPointer) -> Bool {
+        guard MemoryAttributes.flags(row) & MemoryAttributes.live != 0 else { return false }
+        if let asOfMs, MemoryAttributes.knownAtMs(row) > asOfMs { return false }
+        guard tickerCodes != nil || actionCodes != nil || timeFromMs != nil || timeBeforeMs != nil || outcomeMin != nil
+            || outcomeMax != nil || !excluded.isEmpty else { return true }
+        let attributes = MemoryAttributes(row)
+        if let tickerCodes, !tickerCodes.contains(attributes.tickerCode) { return false }
+        if let actionCodes, !actionCodes.contains(attributes.actionCode) { return false }
+        if let timeFromMs, attributes.timeMs < timeFromMs { return false }
+        if let timeBeforeMs, attributes.timeMs >= timeBeforeMs { return false }
+        if outcomeMin != nil || outcomeMax != nil {
+            if attributes.outcome.isNaN { return false }
+            if let outcomeMin, attributes.outcome < outcomeMin { return false }
+            if let outcomeMax, attributes.outcome > outcomeMax { return false }
+        }
+        return !excluded.contains(id)
+    }
+
+    /// How many memories of a layer pass (for the planner); a linear pass over the rows.
+    func countEligible(in attributes: ChunkTable, upTo nodeCount: Int, spaceCount: Int, tickerCode: UInt32?) -> Int {
+        var count = 0
+        for id in 0..<UInt32(spaceCount) {
+            guard let row = attributes.element(id) else { continue }
+            if let tickerCode, MemoryAttributes(row).tickerCode != tickerCode { continue }
+            if allows(id: id, row: row) { count += 1 }
+        }
+        return count
+    }
+}
+
+/// The search filter over attribute rows.
+struct AttributeFilter: VectorFilter {
+    let attributes: ChunkTable
+    let conditions: AttributeConditions
+    let eligible: Int?
+
+    @inline(__always)
+    func allows(_ id: VectorID) -> Bool {
+        guard let row = attributes.element(id.rawValue) else { return false }
+        return conditions.allows(id: id.rawValue, row: row)
+    }
+
+    var estimatedEligibleCount: Int? { eligible }
+}

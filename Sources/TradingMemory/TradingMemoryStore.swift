@@ -1,0 +1,336 @@
+public import Foundation
+public import LMDB
+import Synchronization
+public import VectorIndex
+
+/// The memory of trading agents: collections of market situations and the lessons learned from
+/// them, each in a global layer and, with a ticker, in that ticker's layer; recalled by cosine
+/// similarity with time decay, as of any date.
+///
+/// One store per database directory per process; share it between threads. Reads run
+/// concurrently; writes are serialised and atomic (a batch is all or nothing).
+public final class TradingMemoryStore: @unchecked Sendable {
+    // Sendable: the index store is Sendable, the databases are immutable handles, and the snapshot
+    // cache sits behind a mutex.
+    /// The index underneath (vectors and HNSW graphs).
+    public let index: IndexStore
+    let databases: MemoryDatabases
+    private let latestSnapshot = Mutex<SnapshotBox?>(nil)
+
+    /// Opens (or creates) the database in `path`.
+    public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
+        try self.init(index: try IndexStore(path: path, options: options))
+    }
+
+    /// Opens the trading-memory layer of an open index store, creating its databases if needed.
+    public init(index: IndexStore) throws {
+        self.index = index
+        let names = Set(try index.environment.databaseNames())
+        let missing = MemoryDatabases.names.filter { !names.contains($0) }
+        if !missing.isEmpty && index.environment.options.readOnly {
+            throw TradingMemoryError.storage("the database has no trading-memory data (read-only, cannot create \(missing.joined(separator: ", ")))")
+        }
+        databases = try MemoryDatabases(environment: index.environment, create: !missing.isEmpty)
+    }
+
+    /// Closes the database. Nothing may be running.
+    public func close() {
+        latestSnapshot.withLock { $0 = nil }
+        index.close()
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one read transaction with the snapshot's catalog and attribute views.
+    func read<R>(_ body: (borrowing IndexReader, MemorySnapshot) throws -> R) throws -> R {
+        do {
+            return try index.read { reader in
+                let snapshot = snapshot(for: reader.transaction.id)
+                return try body(reader, snapshot)
+            }
+        } catch { throw TradingMemoryError.wrapping(error) }
+    }
+
+    /// Runs `body` in one write transaction; its changes are written back and committed when it
+    /// returns, and none of them are when it throws.
+    func write<R>(_ body: (borrowing IndexWriter, MemoryWriteState) throws -> R) throws -> R {
+        do {
+            return try index.write { writer in
+                let state = MemoryWriteState(databases: databases)
+                let result = try body(writer, state)
+                try state.flush(writer)
+                return result
+            }
+        } catch { throw TradingMemoryError.wrapping(error, collection: nil) }
+    }
+
+    private func snapshot(for transactionID: Int) -> MemorySnapshot {
+        let generation = index.environment.mapGeneration
+        return latestSnapshot.withLock { latest in
+            if let latest, latest.snapshot.transactionID == transactionID, latest.snapshot.mapGeneration == generation {
+                return latest.snapshot
+            }
+            let fresh = MemorySnapshot(transactionID: transactionID, mapGeneration: generation, databases: databases)
+            if latest == nil || latest!.snapshot.transactionID <= transactionID { latest = SnapshotBox(snapshot: fresh) }
+            return fresh
+        }
+    }
+
+    // MARK: - Collections
+
+    /// Creates a collection. Fails with ``TradingMemoryError/collectionExists(_:)`` if one of that
+    /// name exists.
+    @discardableResult
+    public func createCollection(_ name: String, configuration: CollectionConfiguration) throws -> CollectionInfo {
+        try Self.validateCollectionName(name)
+        try configuration.validate()
+        return try write { writer, state in
+            if try state.collectionIfPresent(name, writer) != nil { throw TradingMemoryError.collectionExists(name) }
+            return try state.createCollection(name, configuration: configuration, writer).info
+        }
+    }
+
+    /// Returns the collection `name`, creating it with `configuration` when missing. Idempotent,
+    /// also when several threads or processes call it at once (the check and the creation are one
+    /// write transaction). An existing collection must have the same dimension and, when both
+    /// name one, the same embedding model; its other settings are kept.
+    @discardableResult
+    public func getOrCreateCollection(_ name: String, configuration: CollectionConfiguration) throws -> CollectionInfo {
+        try Self.validateCollectionName(name)
+        try configuration.validate()
+        if let existing = try? collection(name) {  // the common case, without taking the writer lock
+            try Self.checkCompatible(existing.configuration, configuration, name: name)
+            return existing
+        }
+        return try write { writer, state in
+            if let existing = try state.collectionIfPresent(name, writer) {
+                try Self.checkCompatible(existing.configuration, configuration, name: name)
+                return existing.info
+            }
+            return try state.createCollection(name, configuration: configuration, writer).info
+        }
+    }
+
+    private static func checkCompatible(_ existing: CollectionConfiguration, _ wanted: CollectionConfiguration, name: String) throws {
+        guard existing.dimension == wanted.dimension else {
+            throw TradingMemoryError.dimensionMismatch(collection: name, expected: existing.dimension, actual: wanted.dimension)
+        }
+        if let have = existing.embeddingModel, let want = wanted.embeddingModel, have != want {
+            throw TradingMemoryError.embeddingModelMismatch(collection: name, expected: have, actual: want)
+        }
+    }
+
+    /// Facts about the collection `name`.
+    public func collection(_ name: String) throws -> CollectionInfo {
+        try read { reader, snapshot in try snapshot.collection(name, reader).info }
+    }
+
+    /// Every collection, by name.
+    public func collections() throws -> [CollectionInfo] {
+        try read { reader, snapshot in try snapshot.allCollections(reader).map(\.info).sorted { $0.name < $1.name } }
+    }
+
+    /// Deletes the collection `name` with every memory, vector and graph in it.
+    public func dropCollection(_ name: String) throws {
+        try write { writer, state in try state.dropCollection(name, writer) }
+    }
+
+    /// Collection names: 1 to 128 characters, letters, digits and `_ - . :`.
+    public static func validateCollectionName(_ name: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:")
+        guard (1...128).contains(name.count), name.allSatisfy(allowed.contains) else {
+            throw TradingMemoryError.invalidArgument("collection names are 1 to 128 letters, digits, '_', '-', '.' or ':'")
+        }
+    }
+
+    // MARK: - Memories
+
+    /// Adds `memories` to the collection, all or none. With `upsert`, a memory whose caller id is
+    /// taken replaces the old one (which gets a new engine id); without it, that is
+    /// ``TradingMemoryError/duplicateID(_:)``. Capacity limits are applied in the same transaction.
+    /// - Returns: the engine ids, in order.
+    @discardableResult
+    public func add(_ memories: [NewMemory], to collection: String, upsert: Bool = false) throws -> [MemoryID] {
+        try write { writer, state in try state.add(memories, to: collection, upsert: upsert, status: .live, writer) }
+    }
+
+    /// The memory `id`, or nil.
+    public func memory(_ id: MemoryID, in collection: String) throws -> Memory? {
+        try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            return try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction)
+        }
+    }
+
+    /// The memory whose caller id is `callerID`, or nil.
+    public func memory(callerID: String, in collection: String) throws -> Memory? {
+        try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            guard let id = try MemoryLookup.id(callerID: callerID, collection: record.id, databases: databases, reader.transaction) else { return nil }
+            return try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction)
+        }
+    }
+
+    /// The engine id of the memory with caller id `callerID`, or nil.
+    public func memoryID(callerID: String, in collection: String) throws -> MemoryID? {
+        try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            return try MemoryLookup.id(callerID: callerID, collection: record.id, databases: databases, reader.transaction)
+        }
+    }
+
+    /// Changes the reflection, action, outcome, quality or metadata of a memory.
+    @discardableResult
+    public func update(_ id: MemoryID, in collection: String, _ update: MemoryUpdate) throws -> Memory {
+        try write { writer, state in try state.update(id, in: collection, update, writer) }
+    }
+
+    /// Deletes the memories `ids` (live or pending); returns how many existed.
+    @discardableResult
+    public func delete(_ ids: [MemoryID], from collection: String) throws -> Int {
+        try write { writer, state in
+            var record = try state.collection(collection, writer)
+            var deleted = 0
+            for id in Set(ids).sorted() where try state.deleteMemory(id, in: &record, writer) { deleted += 1 }
+            state.save(record)
+            return deleted
+        }
+    }
+
+    /// Deletes every memory (live or pending) that `filter` matches; returns how many.
+    @discardableResult
+    public func delete(matching filter: MemoryFilter, from collection: String) throws -> Int {
+        try write { writer, state in
+            var record = try state.collection(collection, writer)
+            let victims = try state.memories(of: record, writer).filter { filter.matches($0) }.map(\.id)
+            for id in victims { _ = try state.deleteMemory(id, in: &record, writer) }
+            state.save(record)
+            return victims.count
+        }
+    }
+
+    /// Every memory of the collection (live and pending), in id order.
+    public func memories(in collection: String) throws -> [Memory] {
+        try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            return try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction)
+        }
+    }
+
+    // MARK: - Pending decisions
+
+    /// Records a decision whose outcome is not known yet: stored with its vector, returned by no
+    /// query until ``resolve(_:in:outcome:reflection:knownAt:quality:)``.
+    @discardableResult
+    public func recordDecision(_ decision: NewMemory, in collection: String) throws -> MemoryID {
+        try write { writer, state in try state.add([decision], to: collection, upsert: false, status: .pending, writer)[0] }
+    }
+
+    /// Resolves a pending decision with its realised outcome and reflection; from `knownAt`
+    /// (default: now) on, queries return it.
+    @discardableResult
+    public func resolve(_ id: MemoryID, in collection: String, outcome: Double?, reflection: String, knownAt: Date? = nil,
+                        quality: Double? = nil) throws -> Memory {
+        try write { writer, state in
+            try state.resolve(id, in: collection, outcome: outcome, reflection: reflection, knownAt: knownAt ?? Date(), quality: quality, writer)
+        }
+    }
+
+    /// The collection's pending decisions, oldest first.
+    public func pendingDecisions(in collection: String) throws -> [Memory] {
+        try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            var ids: [MemoryID] = []
+            try reader.transaction.forEach(in: databases.pending, prefix: Key(record.id)) { key, _ in
+                var keyReader = KeyReader(key)
+                _ = keyReader.readUInt32()
+                if let id = keyReader.readUInt32() { ids.append(MemoryID(rawValue: id)) }
+                return true
+            }
+            return try ids.compactMap { try MemoryLookup.memory($0, collection: record.id, databases: databases, reader.transaction) }
+                .sorted { ($0.time, $0.id) < ($1.time, $1.id) }
+        }
+    }
+
+    // MARK: - Recall
+
+    /// The memories most like `query.vector`, ranked by decayed score.
+    public func recall(_ query: RecallQuery, in collection: String) throws -> [RecallResult] {
+        try recall([query], in: collection)[0]
+    }
+
+    /// Several queries against one snapshot.
+    public func recall(_ queries: [RecallQuery], in collection: String) throws -> [[RecallResult]] {
+        do {
+            return try read { reader, snapshot in
+                let record = try snapshot.collection(collection, reader)
+                let attributes = try snapshot.attributes(record, reader)
+                let engine = RecallEngine(record: record, attributes: attributes, databases: databases)
+                return try queries.map { try engine.recall($0, reader) }
+            }
+        } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
+    }
+}
+
+/// A change to a stored memory; nil fields are left as they are.
+public struct MemoryUpdate: Sendable, Hashable {
+    public var reflection: String?
+    public var action: String?
+    public var outcome: Double?
+    public var quality: Double?
+    /// Keys to set (merged into the existing metadata).
+    public var metadata: [String: MetadataValue]?
+    /// Keys to remove from the metadata.
+    public var removeMetadataKeys: [String]
+
+    public init(reflection: String? = nil, action: String? = nil, outcome: Double? = nil, quality: Double? = nil,
+                metadata: [String: MetadataValue]? = nil, removeMetadataKeys: [String] = []) {
+        self.reflection = reflection
+        self.action = action
+        self.outcome = outcome
+        self.quality = quality
+        self.metadata = metadata
+        self.removeMetadataKeys = removeMetadataKeys
+    }
+}
+
+struct SnapshotBox: @unchecked Sendable {
+    let snapshot: MemorySnapshot
+}
+
+/// Reads of records and ids shared by the read and write paths.
+enum MemoryLookup {
+    static func memory<Mode>(_ id: MemoryID, collection: UInt32, databases: MemoryDatabases,
+                             _ txn: borrowing Transaction<Mode>) throws -> Memory? {
+        try txn.withValue(for: Keys.record(collection, id), in: databases.records) { bytes in
+            try bytes.map { try Coding.decode(StoredMemory.self, from: $0, what: "memory \(id)").memory(id: id) }
+        }
+    }
+
+    static func id<Mode>(callerID: String, collection: UInt32, databases: MemoryDatabases,
+                         _ txn: borrowing Transaction<Mode>) throws -> MemoryID? {
+        guard !callerID.isEmpty, callerID.utf8.count <= Keys.maxCallerIDBytes else { return nil }
+        return try txn.withValue(for: Keys.callerID(collection, callerID), in: databases.callerIDs) { bytes in
+            bytes.map { MemoryID(rawValue: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        }
+    }
+
+    static func all<Mode>(collection: UInt32, databases: MemoryDatabases, _ txn: borrowing Transaction<Mode>) throws -> [Memory] {
+        var memories: [Memory] = []
+        var failure: (any Error)?
+        try txn.forEach(in: databases.records, prefix: Key(collection)) { key, value in
+            var reader = KeyReader(key)
+            _ = reader.readUInt32()
+            guard let raw = reader.readUInt32() else { return true }
+            do {
+                memories.append(try Coding.decode(StoredMemory.self, from: value, what: "memory \(raw)").memory(id: MemoryID(rawValue: raw)))
+            } catch {
+                failure = error
+                return false
+            }
+            return true
+        }
+        if let failure { throw failure }
+        return memories
+    }
+}
