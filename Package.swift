@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "Distance", targets: ["Distance"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
         .library(name: "TradingMemory", targets: ["TradingMemory"]),
+        .library(name: "AgentMemory", targets: ["AgentMemory"]),
+        .library(name: "Embedding", targets: ["Embedding"]),
         .executable(name: "hindsight", targets: ["hindsight"]),
     ],
     dependencies: [
@@ -27,6 +29,8 @@ let package = Package(
         .target(name: "Distance", dependencies: ["CDistance"]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "Distance", "CDistance"]),
         .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB"]),
+        .target(name: "Embedding"),
+        .target(name: "AgentMemory", dependencies: ["TradingMemory", "VectorIndex", "Embedding"]),
         .target(name: "Datasets"),
         .target(name: "Benchmarking", dependencies: ["Datasets", "VectorIndex", "LMDB", "Distance",
                                                     .product(name: "Histogram", package: "hdrhistogram-swift")]),
@@ -37,6 +41,8 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
         .testTarget(name: "TradingMemoryTests", dependencies: ["TradingMemory", "VectorIndex", "LMDB", "TestSupport"]),
+        .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "TradingMemory", "TestSupport"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "TestSupport"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]
 )

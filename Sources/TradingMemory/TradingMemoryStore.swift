@@ -217,6 +217,57 @@ public final class TradingMemoryStore: @unchecked Sendable {
         }
     }
 
+    /// The most recent live memories by situation time, newest first: of `ticker` when given,
+    /// else of the whole collection but `excludingTicker`; only those known as of `asOf` when given.
+    public func recentMemories(in collection: String, ticker: String? = nil, excludingTicker: String? = nil, limit: Int,
+                               asOf: Date? = nil) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return try read { reader, snapshot in
+            let record = try snapshot.collection(collection, reader)
+            var code: UInt32 = 0
+            if let ticker {
+                guard let layer = record.tickers[ticker] else { return [] }
+                code = layer.code
+            }
+            var ids: [MemoryID] = []
+            try reader.transaction.withCursor(on: databases.time) { cursor in
+                var more = try cursor.seek(atLeast: Key(record.id, code + 1)) ? try cursor.previous() : try cursor.last()
+                while more {
+                    let id: MemoryID? = cursor.withCurrent { key, _ in
+                        var keyReader = KeyReader(key)
+                        guard keyReader.readUInt32() == record.id, keyReader.readUInt32() == code else { return nil }
+                        _ = keyReader.readOrderedSigned()
+                        return keyReader.readUInt32().map(MemoryID.init(rawValue:))
+                    }
+                    guard let id else { break }
+                    ids.append(id)
+                    more = try cursor.previous()
+                }
+            }
+            var memories: [Memory] = []
+            for id in ids {
+                guard let memory = try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction) else { continue }
+                if let asOf, memory.knownAt > asOf { continue }
+                if let excludingTicker, memory.ticker == excludingTicker { continue }
+                memories.append(memory)
+                if memories.count == limit { break }
+            }
+            return memories
+        }
+    }
+
+    /// Deletes every memory of the collection, keeping the collection and its settings.
+    @discardableResult
+    public func removeAllMemories(from collection: String) throws -> Int {
+        try write { writer, state in
+            var record = try state.collection(collection, writer)
+            let ids = try state.memories(of: record, writer).map(\.id)
+            for id in ids { _ = try state.deleteMemory(id, in: &record, writer) }
+            state.save(record)
+            return ids.count
+        }
+    }
+
     // MARK: - Pending decisions
 
     /// Records a decision whose outcome is not known yet: stored with its vector, returned by no
