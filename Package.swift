@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "Benchmarking", dependencies: ["Datasets", "VectorIndex", "LMDB", "Distance",
                                                     .product(name: "Histogram", package: "hdrhistogram-swift")]),
-        .executableTarget(name: "hindsight", dependencies: ["VectorIndex", "LMDB", "Benchmarking", "Datasets",
+        .executableTarget(name: "hindsight", dependencies: ["VectorIndex", "LMDB", "Benchmarking", "Datasets", "TradingMemory", "AgentMemory", "Embedding",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "tools/hindsight"),
         .target(name: "TestSupport", dependencies: ["LMDB"], path: "Tests/TestSupport"),

@@ -1,10 +1,11 @@
 import ArgumentParser
 
 @main
-struct Hindsight: ParsableCommand {
+struct Hindsight: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hindsight",
         abstract: "A vector database for the memory of LLM trading agents.",
         version: "0.1.0",
-        subcommands: [Demo.self, Bench.self, BenchOpen.self])
+        subcommands: [Demo.self, Collection.self, Add.self, Query.self, Resolve.self, Pending.self, Delete.self,
+                      Stats.self, Bench.self, BenchOpen.self])
 }

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import TradingMemory
+import VectorIndex
+
+extension Hindsight {
+    struct Collection: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create, list and drop collections.", subcommands: [Create.self, List.self, Drop.self])
+
+        struct Create: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create a collection.")
+            @OptionGroup var database: DatabaseOptions
+            @Argument(help: "The collection's name (letters, digits, _ - . :).") var name: String
+            @Option(help: "Dimension of the vectors.") var dim: Int
+            @Option(help: "Embedding model label (text from another model is refused).") var model: String?
+            @OptionGroup var decay: DecayOptions
+            @Option(name: .customLong("max-memories"), help: "Most live memories kept (oldest or lowest-score evicted).") var maxMemories: Int?
+            @Option(name: .customLong("max-per-ticker"), help: "Most live memories kept per ticker.") var maxPerTicker: Int?
+            @Option(name: .customLong("max-age"), help: "Oldest memory kept, relative to the newest (365d, …).") var maxAge: String?
+            @Option(help: "Eviction order: oldest-first or lowest-score.") var eviction: String = "oldest-first"
+            @Option(help: "HNSW links per node.") var m: Int = 16
+            @Option(name: .customLong("ef-construction"), help: "HNSW candidate list size while inserting.") var efConstruction: Int = 200
+            @Flag(name: .customLong("if-missing"), help: "Succeed without change when the collection exists (get-or-create).")
+            var ifMissing = false
+
+            func run() throws {
+                guard let order = EvictionOrder(rawValue: eviction) else {
+                    throw ValidationError("--eviction takes oldest-first or lowest-score.")
+                }
+                let capacity = CapacityPolicy(maxMemories: maxMemories, maxPerTicker: maxPerTicker,
+                                              maxAgeSeconds: try maxAge.map { try Arguments.duration($0, option: "--max-age") }, eviction: order)
+                let configuration = CollectionConfiguration(dimension: dim, embeddingModel: model, decay: try decay.decayFunction() ?? .none,
+                                                            capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction))
+                let store = try database.openStore()
+                defer { store.close() }
+                let info = ifMissing ? try store.getOrCreateCollection(name, configuration: configuration)
+                    : try store.createCollection(name, configuration: configuration)
+                print("collection \(info.name): dimension \(info.configuration.dimension), \(info.count) memories")
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List collections.")
+            @OptionGroup var database: DatabaseOptions
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() throws {
+                let store = try database.openStore(readOnly: true)
+                defer { store.close() }
+                let collections = try store.collections()
+                if json {
+                    try JSONOutput.print(collections.map(CollectionJSON.init))
+                    return
+                }
+                if collections.isEmpty { print("no collections") }
+                for info in collections {
+                    print("\(info.name)\tdim \(info.configuration.dimension)\t\(info.count) memories\t\(info.pending) pending\t\(info.tickers.count) tickers")
+                }
+            }
+        }
+
+        struct Drop: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Delete a collection and every memory in it.")
+            @OptionGroup var database: DatabaseOptions
+            @Argument(help: "The collection's name.") var name: String
+
+            func run() throws {
+                let store = try database.openStore()
+                defer { store.close() }
+                try store.dropCollection(name)
+                print("dropped \(name)")
+            }
+        }
+    }
+}
+
+/// A collection in JSON output.
+struct CollectionJSON: Encodable {
+    var name: String
+    var dimension: Int
+    var embedding_model: String?
+    var count: Int
+    var pending: Int
+    var tickers: [String: Int]
+    var created: FlexibleDate
+    var decay: DecayFunction
+    var capacity: CapacityPolicy
+    var m: Int
+    var ef_construction: Int
+
+    init(_ info: CollectionInfo) {
+        name = info.name
+        dimension = info.configuration.dimension
+        embedding_model = info.configuration.embeddingModel
+        count = info.count
+        pending = info.pending
+        tickers = info.tickers
+        created = FlexibleDate(info.created)
+        decay = info.configuration.decay
+        capacity = info.configuration.capacity
+        m = info.configuration.index.m
+        ef_construction = info.configuration.index.efConstruction
+    }
+}

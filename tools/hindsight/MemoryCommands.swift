@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import TradingMemory
+
+extension Hindsight {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add memories from a JSON Lines file (one record per line; see docs/records.md).",
+            discussion: "Every line is checked first: a bad line is reported with its number and nothing is written.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The collection.") var collection: String
+        @Option(help: "JSON Lines file, or - for standard input.") var jsonl: String
+        @Flag(help: "Replace memories whose id is taken instead of failing.") var upsert = false
+
+        func run() throws {
+            let store = try database.openStore()
+            defer { store.close() }
+            let info = try store.collection(collection)
+            let lines = try RecordFormat.parseJSONLines(try readInput(jsonl), dimension: info.configuration.dimension, requireVectors: true)
+            let live = lines.filter { $0.record.status != .pending }.map { $0.record.newMemory(vector: $0.record.vector!) }
+            let pending = lines.filter { $0.record.status == .pending }
+            try store.add(live, to: collection, upsert: upsert)
+            for line in pending {
+                do { try store.recordDecision(line.record.newMemory(vector: line.record.vector!), in: collection) } catch {
+                    throw ValidationError("line \(line.line): \(error)")
+                }
+            }
+            print("added \(live.count) memories and \(pending.count) pending decisions to \(collection)")
+        }
+    }
+
+    struct Query: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recall the memories most like a vector.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The collection.") var collection: String
+        @Option(name: .customLong("vector-file"), help: "A file holding the query vector as a JSON array.") var vectorFile: String?
+        @Option(help: "The query vector as a JSON array.") var vector: String?
+        @Option(help: "Results to return.") var k: Int = 5
+        @Option(help: "The ticker of the situation.") var ticker: String?
+        @Option(help: "ticker, global, ticker-then-global or merged.") var mode: String?
+        @Option(name: .customLong("k-ticker"), help: "ticker-then-global: results from the ticker's layer (default k).") var kTicker: Int?
+        @Option(name: .customLong("k-global"), help: "ticker-then-global: results from the whole collection (default k).") var kGlobal: Int?
+        @Option(help: "merged: score multiplier for the query's ticker.") var boost: Double = 1
+        @Option(name: .customLong("as-of"), help: "The simulated now: nothing known later is returned.") var asOf: String?
+        @OptionGroup var decay: DecayOptions
+        @Option(name: .customLong("min-similarity"), help: "Drop results below this cosine similarity.") var minSimilarity: Float?
+        @Flag(name: .customLong("weight-by-quality"), help: "Multiply scores by each memory's quality.") var weightByQuality = false
+        @Option(name: .customLong("where-action"), help: "Only memories with this action (repeatable).") var whereAction: [String] = []
+        @Option(name: .customLong("where-ticker"), help: "Only memories of this ticker (repeatable).") var whereTicker: [String] = []
+        @Option(name: .customLong("from"), help: "Only situations at or after this date.") var from: String?
+        @Option(name: .customLong("before"), help: "Only situations before this date.") var before: String?
+        @Option(help: "Search candidate list size.") var ef: Int?
+        @Flag(help: "Print JSON: an object with a results array.") var json = false
+
+        func validate() throws {
+            guard (vectorFile == nil) != (vector == nil) else { throw ValidationError("Give exactly one of --vector-file and --vector.") }
+            guard k >= 0 else { throw ValidationError("--k must not be negative.") }
+        }
+
+        func queryVector() throws -> [Float] {
+            let data = try vector.map { Data($0.utf8) } ?? readInput(vectorFile!)
+            guard let values = try? JSONDecoder().decode([Float].self, from: data) else {
+                throw ValidationError("the query vector must be a JSON array of numbers.")
+            }
+            return values
+        }
+
+        func recallMode() throws -> RecallMode {
+            switch mode ?? (ticker == nil ? "global" : "ticker-then-global") {
+            case "ticker": return .ticker
+            case "global": return .global
+            case "ticker-then-global": return .tickerThenGlobal(kTicker: kTicker ?? k, kGlobal: kGlobal ?? k)
+            case "merged": return .merged(tickerBoost: boost)
+            default: throw ValidationError("--mode takes ticker, global, ticker-then-global or merged.")
+            }
+        }
+
+        func run() throws {
+            var filter = MemoryFilter()
+            if !whereAction.isEmpty { filter.actions = Set(whereAction) }
+            if !whereTicker.isEmpty { filter.tickers = Set(whereTicker) }
+            filter.timeFrom = try from.map { try Arguments.date($0, option: "--from") }
+            filter.timeBefore = try before.map { try Arguments.date($0, option: "--before") }
+            let query = RecallQuery(vector: try queryVector(), k: k, ticker: ticker, mode: try recallMode(),
+                                    asOf: try asOf.map { try Arguments.date($0, option: "--as-of") }, decay: try decay.decayFunction(),
+                                    minSimilarity: minSimilarity, weightByQuality: weightByQuality, filter: filter, ef: ef)
+            let store = try database.openStore(readOnly: true)
+            defer { store.close() }
+            let results = try store.recall(query, in: collection)
+            if json {
+                try JSONOutput.print(["results": results.map(RecallResultJSON.init)])
+                return
+            }
+            if results.isEmpty { print("no memories match") }
+            for (rank, result) in results.enumerated() {
+                let memory = result.memory
+                print(String(format: "%2d. %@  score %.4f  cosine %.4f  %@ %@ %@", rank + 1, memory.callerID ?? "#\(memory.id)", result.score,
+                             result.similarity, memory.ticker ?? "-", RecordFormat.format(memory.time), result.layer.rawValue))
+                print("    situation:  \(memory.situation.prefix(120))\(memory.situation.count > 120 ? "…" : "")")
+                print("    reflection: \(memory.reflection)")
+            }
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resolve a pending decision with its outcome and reflection.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The collection.") var collection: String
+        @Option(help: "The decision's id (its caller id, or the engine id).") var id: String
+        @Option(help: "The realised return.") var outcome: Double?
+        @Option(help: "The reflection written about the decision.") var reflection: String
+        @Option(name: .customLong("known-at"), help: "When the outcome became known (default: now).") var knownAt: String?
+        @Option(help: "A quality weight in [0, 1].") var quality: Double?
+
+        func run() throws {
+            let store = try database.openStore()
+            defer { store.close() }
+            let memoryID = try resolveID(id, in: collection, store: store)
+            let memory = try store.resolve(memoryID, in: collection, outcome: outcome, reflection: reflection,
+                                           knownAt: try knownAt.map { try Arguments.date($0, option: "--known-at") }, quality: quality)
+            print("resolved \(memory.callerID ?? "#\(memory.id)"): known at \(RecordFormat.format(memory.knownAt))")
+        }
+    }
+
+    struct Pending: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pending decisions.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The collection.") var collection: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let store = try database.openStore(readOnly: true)
+            defer { store.close() }
+            let pending = try store.pendingDecisions(in: collection)
+            if json { try JSONOutput.print(["pending": pending.map(MemoryJSON.init)]); return }
+            if pending.isEmpty { print("no pending decisions") }
+            for memory in pending {
+                print("\(memory.callerID ?? "#\(memory.id)")\t\(memory.ticker ?? "-")\t\(RecordFormat.format(memory.time))\t\(memory.action ?? "-")")
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete memories by id, ticker or date.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The collection.") var collection: String
+        @Option(help: "A memory id (caller id or engine id); repeatable.") var id: [String] = []
+        @Option(help: "Every memory of this ticker.") var ticker: String?
+        @Option(help: "Every memory whose situation is before this date.") var before: String?
+
+        func validate() throws {
+            let chosen = [!id.isEmpty, ticker != nil, before != nil].filter { $0 }.count
+            guard chosen == 1 else { throw ValidationError("Give exactly one of --id, --ticker and --before.") }
+        }
+
+        func run() throws {
+            let store = try database.openStore()
+            defer { store.close() }
+            let deleted: Int
+            if !id.isEmpty {
+                deleted = try store.delete(try id.map { try resolveID($0, in: collection, store: store) }, from: collection)
+            } else if let ticker {
+                deleted = try store.delete(matching: MemoryFilter(tickers: [ticker]), from: collection)
+            } else {
+                deleted = try store.delete(matching: MemoryFilter(timeBefore: try Arguments.date(before!, option: "--before")), from: collection)
+            }
+            print("deleted \(deleted) memories from \(collection)")
+        }
+    }
+}
+
+/// A memory named on the command line: its caller id, else a number taken as the engine id.
+func resolveID(_ text: String, in collection: String, store: TradingMemoryStore) throws -> MemoryID {
+    if let id = try store.memoryID(callerID: text, in: collection) { return id }
+    if let raw = UInt32(text.hasPrefix("#") ? String(text.dropFirst()) : text), try store.memory(MemoryID(rawValue: raw), in: collection) != nil {
+        return MemoryID(rawValue: raw)
+    }
+    throw TradingMemoryError.unknownMemory(text)
+}
