@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
         .testTarget(name: "TradingMemoryTests", dependencies: ["TradingMemory", "VectorIndex", "LMDB", "TestSupport"]),
         .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "TradingMemory", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["hindsight", "TestSupport"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "TestSupport"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]

@@ -1,0 +1,135 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs the `hindsight` executable built beside the tests.
+struct CLI {
+    static var executable: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        if directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS" { directory.deleteLastPathComponent() }
+        return directory.appendingPathComponent("hindsight").path
+    }
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], input: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        if let input {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            try process.run()
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        } else {
+            try process.run()
+        }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                      error: String(decoding: error, as: UTF8.self))
+    }
+}
+
+@Suite struct CLITests {
+    @Test func helpListsTheCommands() throws {
+        let help = try CLI.run(["--help"])
+        #expect(help.status == 0)
+        for command in ["demo", "collection", "add", "query", "resolve", "pending", "delete", "stats", "bench"] {
+            #expect(help.output.contains("  \(command)"), "missing \(command)")
+        }
+        let query = try CLI.run(["query", "--help"])
+        for option in ["--collection", "--vector-file", "--as-of", "--half-life", "--mode", "--min-similarity", "--json"] {
+            #expect(query.output.contains(option))
+        }
+    }
+
+    @Test func decisionOutcomeReflectionLoop() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            #expect(try CLI.run(["collection", "create", "trader_memory", "--dim", "3", "--half-life", "30d"] + db).status == 0)
+            let records = """
+            {"id":"AAPL-0102","ticker":"AAPL","time":"2024-01-02","known_at":"2024-01-09","situation":"iPhone demand strong","reflection":"Buying after beats worked","action":"BUY","outcome":0.04,"vector":[1,0.1,0]}
+            {"id":"MSFT-0104","ticker":"MSFT","time":1704326400,"situation":"cloud growth slowing","reflection":"Trim on slowing cloud","action":"SELL","outcome":-0.02,"metadata":{"regime":"bear"},"vector":[0,1,0.2]}
+            {"id":"AAPL-0201","ticker":"AAPL","time":"2024-02-01","situation":"services growth","action":"HOLD","vector":[1,0,0],"status":"pending"}
+            """
+            try records.write(toFile: path + "/records.jsonl", atomically: true, encoding: .utf8)
+            let added = try CLI.run(["add", "--collection", "trader_memory", "--jsonl", path + "/records.jsonl"] + db)
+            #expect(added.status == 0 && added.output.contains("added 2 memories and 1 pending"))
+
+            let query = try CLI.run(["query", "--collection", "trader_memory", "--vector", "[1,0,0]", "--k", "5", "--as-of", "2024-03-01", "--json"] + db)
+            #expect(query.status == 0)
+            let results = try JSONSerialization.jsonObject(with: Data(query.output.utf8)) as! [String: [[String: Any]]]
+            #expect(results["results"]!.map { $0["id"] as! String } == ["AAPL-0102", "MSFT-0104"])
+            #expect(results["results"]!.allSatisfy { $0["known_at"] != nil && $0["score"] != nil && $0["similarity"] != nil })
+
+            let early = try CLI.run(["query", "--collection", "trader_memory", "--vector", "[1,0,0]", "--as-of", "2024-01-05", "--json"] + db)
+            let earlyResults = (try JSONSerialization.jsonObject(with: Data(early.output.utf8)) as! [String: [[String: Any]]])["results"]!
+            #expect(earlyResults.map { $0["id"] as! String } == ["MSFT-0104"], "AAPL-0102 is known on 2024-01-09 only")
+
+            #expect(try CLI.run(["pending", "--collection", "trader_memory"] + db).output.contains("AAPL-0201"))
+            let resolved = try CLI.run(["resolve", "--collection", "trader_memory", "--id", "AAPL-0201", "--outcome", "0.01",
+                                        "--reflection", "Holding through services growth was right", "--known-at", "2024-02-08"] + db)
+            #expect(resolved.status == 0)
+            let ticker = try CLI.run(["query", "--collection", "trader_memory", "--vector-file", "-", "--ticker", "AAPL", "--mode", "ticker",
+                                      "--as-of", "2024-02-09", "--decay", "none", "--json"] + db, input: "[1,0,0]")
+            let tickerResults = (try JSONSerialization.jsonObject(with: Data(ticker.output.utf8)) as! [String: [[String: Any]]])["results"]!
+            #expect(tickerResults.map { $0["id"] as! String } == ["AAPL-0201", "AAPL-0102"])
+
+            let stats = try CLI.run(["stats", "--json"] + db)
+            let statsJSON = try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as! [String: Any]
+            #expect(statsJSON["format_version"] as? Int == 1)
+            let collection = (statsJSON["collections"] as! [[String: Any]])[0]
+            #expect(collection["memories"] as? Int == 3 && collection["pending"] as? Int == 0)
+
+            #expect(try CLI.run(["delete", "--collection", "trader_memory", "--ticker", "MSFT"] + db).output.contains("deleted 1"))
+            #expect(try CLI.run(["delete", "--collection", "trader_memory", "--before", "2024-01-10"] + db).output.contains("deleted 1"))
+            #expect(try CLI.run(["collection", "list"] + db).output.contains("1 memories"))
+        }
+    }
+
+    @Test func badLinesAreReportedByNumberAndNothingIsWritten() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            try CLI.run(["collection", "create", "c", "--dim", "2"] + db)
+            let cases: [(String, String)] = [
+                ("{\"time\":\"2024-01-01\",\"situation\":\"ok\",\"vector\":[1,0]}\n{\"time\":\"2024-01-01\",\"situation\":\"bad\",\"vector\":[1,0,0]}\n", "line 2"),
+                ("{\"time\":\"2024-01-01\",\"situation\":\"ok\",\"vector\":[1,0]}\n\n{not json}\n", "line 3"),
+                ("{\"situation\":\"no time\",\"vector\":[1,0]}\n", "line 1"),
+                ("{\"time\":\"2024-01-01\",\"situation\":\"zero\",\"vector\":[0,0]}\n", "line 1"),
+            ]
+            for (content, expected) in cases {
+                let result = try CLI.run(["add", "--collection", "c", "--jsonl", "-"] + db, input: content)
+                #expect(result.status != 0)
+                #expect(result.error.contains(expected), "\(result.error)")
+            }
+            #expect(try CLI.run(["collection", "list"] + db).output.contains("0 memories"))
+            let missing = try CLI.run(["query", "--collection", "nope", "--vector", "[1,0]"] + db)
+            #expect(missing.status != 0 && missing.error.contains("unknown collection 'nope'"))
+            let mismatch = try CLI.run(["query", "--collection", "c", "--vector", "[1,0,0]"] + db)
+            #expect(mismatch.status != 0 && mismatch.error.contains("dimension"))
+            let badDate = try CLI.run(["query", "--collection", "c", "--vector", "[1,0]", "--as-of", "tomorrow"] + db)
+            #expect(badDate.status == 64 && badDate.error.contains("--as-of"))
+        }
+    }
+
+    @Test func demoRunsInAFreshDirectory() throws {
+        try withTemporaryDirectory { path in
+            let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "8"])
+            #expect(demo.status == 0, "\(demo.error)")
+            #expect(demo.output.contains("simulated 8 days"))
+            #expect(demo.output.contains("trader_memory: "))
+        }
+    }
+}
