@@ -142,8 +142,8 @@ def summarize(a, hs, peer_results, batch):
                 rp = best(ref, t) if ref else None
                 out.append(f"{p[1] / rp[1]:.2f}×" if p and rp else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(ratios)} | {' / '.join(batch_ratios)} |")
-    build = [f"| hindsight | {hs['build_s']:.1f} | {hs['vectors_per_s']:.0f} | {hs['disk_bytes'] / 1e6:.1f} | "
-             f"{hs['open_s'] * 1e3:.2f} | {hs['first_query_s'] * 1e3:.2f} |"]
+    build = [f"| hindsight | {hs['build_s'] or float('nan'):.1f} | {hs['vectors_per_s'] or float('nan'):.0f} | "
+             f"{hs['disk_bytes'] / 1e6:.1f} | {(hs['open_s'] or float('nan')) * 1e3:.2f} | {(hs['first_query_s'] or float('nan')) * 1e3:.2f} |"]
     for name, r in peer_results.items():
         b, q = r.get("build", {}), r.get("query", {})
         if b.get("status") != "ok":
@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--time-limit", type=float, default=540.0)
     ap.add_argument("--no-build", action="store_true", help="use the existing release build of hindsight")
     ap.add_argument("--skip-peers", action="store_true", help="reuse the peers' JSON already in OUT")
+    ap.add_argument("--reuse", action="store_true", help="reuse Hindsight's index in WORK (no build figures)")
     ap.add_argument("--repeats", type=int, default=5,
                     help="alternating runs of Hindsight and hnswlib's batch loop; medians are reported")
     a = ap.parse_args()
@@ -180,7 +181,7 @@ def main():
     a.work = os.path.abspath(a.work or os.path.join(a.out, "indexes"))
     os.makedirs(a.out, exist_ok=True)
     efs = [int(x) for x in a.efs.split(",") if x]
-    hs = hindsight(a, efs)
+    hs = hindsight(a, efs, reuse=a.reuse)
     if a.skip_peers:
         peer_results = {}
         for peer in a.peers.split(","):

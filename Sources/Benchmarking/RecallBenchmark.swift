@@ -62,15 +62,16 @@ public struct RecallBenchmarkReport: Codable, Sendable {
     public var dim: Int
     public var k: Int
     public var params: [String: Int]
-    public var build_s: Double
-    public var vectors_per_s: Double
+    /// Seconds to build, or nil when an existing index was reused.
+    public var build_s: Double?
+    public var vectors_per_s: Double?
     /// Size of data.mdb.
     public var disk_bytes: Int
     public var bytes_per_vector: Double
     /// Bytes of `dim * 4 + links` per vector, the raw data the index must hold.
     public var raw_bytes_per_vector: Double
-    public var open_s: Double
-    public var first_query_s: Double
+    public var open_s: Double?
+    public var first_query_s: Double?
     public var threads: Int
     public var runs: [RecallRun]
     public var machine: String
@@ -139,16 +140,16 @@ public struct RecallBenchmark {
         return RecallBenchmarkReport(
             version: HindsightVersion.current, dataset: c.dataset, n: base.rows, dim: base.columns, k: c.k,
             params: ["m": c.parameters.m, "ef_construction": c.parameters.efConstruction, "batch": c.batch],
-            build_s: buildSeconds, vectors_per_s: buildSeconds > 0 ? Double(base.rows) / buildSeconds : 0,
+            build_s: buildSeconds, vectors_per_s: buildSeconds.map { Double(base.rows) / $0 },
             disk_bytes: diskBytes, bytes_per_vector: Double(diskBytes) / Double(base.rows),
             raw_bytes_per_vector: Double(base.columns * 4 + 4 + m0 * 4),
-            open_s: openTiming.open_s, first_query_s: openTiming.first_query_s, threads: c.threads, runs: runs,
+            open_s: openTiming.open_s.isNaN ? nil : openTiming.open_s, first_query_s: openTiming.first_query_s.isNaN ? nil : openTiming.first_query_s, threads: c.threads, runs: runs,
             machine: MachineDescription.current, kernel: "\(DotProductKernelName.best)")
     }
 
     // MARK: Build
 
-    private func buildOrReuse(base: Matrix<Float>) throws -> (GraphID, Double) {
+    private func buildOrReuse(base: Matrix<Float>) throws -> (GraphID, Double?) {
         let c = configuration
         let files = FileManager.default
         if c.reuse, files.fileExists(atPath: c.indexPath + "/data.mdb") {
@@ -163,7 +164,7 @@ public struct RecallBenchmark {
                 return graph
             }
             log("reusing the index in \(c.indexPath)")
-            return (graph, .nan)
+            return (graph, nil)
         }
         if files.fileExists(atPath: c.indexPath) {
             let contents = try files.contentsOfDirectory(atPath: c.indexPath)

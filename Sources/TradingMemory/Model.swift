@@ -119,6 +119,23 @@ public struct Memory: Sendable, Hashable {
     public var status: Status
     /// How many near-duplicates were merged into this memory by consolidation.
     public var reinforcements: Int
+
+    public init(id: MemoryID, callerID: String?, ticker: String?, time: Date, knownAt: Date, situation: String, reflection: String,
+                action: String?, outcome: Double?, quality: Double?, metadata: [String: MetadataValue], status: Status, reinforcements: Int) {
+        self.id = id
+        self.callerID = callerID
+        self.ticker = ticker
+        self.time = time
+        self.knownAt = knownAt
+        self.situation = situation
+        self.reflection = reflection
+        self.action = action
+        self.outcome = outcome
+        self.quality = quality
+        self.metadata = metadata
+        self.status = status
+        self.reinforcements = reinforcements
+    }
 }
 
 /// How strongly age discounts a memory: `score = cosine × decay(age)`, `age = (asOf or now) − time`
@@ -270,6 +287,15 @@ public struct CollectionInfo: Hashable, Sendable {
     public var pending: Int
     /// Tickers with a layer, and their live memories.
     public var tickers: [String: Int]
+
+    public init(name: String, configuration: CollectionConfiguration, created: Date, count: Int, pending: Int, tickers: [String: Int]) {
+        self.name = name
+        self.configuration = configuration
+        self.created = created
+        self.count = count
+        self.pending = pending
+        self.tickers = tickers
+    }
 }
 
 /// Which layers a query ranks.
@@ -335,4 +361,11 @@ public struct RecallResult: Sendable, Hashable {
     /// `similarity × decay(age) [× quality] [× ticker boost]`.
     public var score: Double
     public var layer: Layer
+
+    public init(memory: Memory, similarity: Float, score: Double, layer: Layer) {
+        self.memory = memory
+        self.similarity = similarity
+        self.score = score
+        self.layer = layer
+    }
 }

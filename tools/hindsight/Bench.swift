@@ -104,9 +104,10 @@ enum ReportTable {
         var lines = [
             "engine \(report.engine) \(report.version) · \(report.dataset) · n=\(report.n) dim=\(report.dim) k=\(report.k) · " +
                 "M=\(report.params["m"] ?? 0) efC=\(report.params["ef_construction"] ?? 0) · kernel \(report.kernel)",
-            String(format: "build %.1f s (%.0f vectors/s) · disk %.1f MB (%.0f B/vector, raw %.0f) · open %.2f ms · first query %.2f ms",
-                   report.build_s, report.vectors_per_s, Double(report.disk_bytes) / 1e6, report.bytes_per_vector,
-                   report.raw_bytes_per_vector, report.open_s * 1e3, report.first_query_s * 1e3),
+            (report.build_s.map { String(format: "build %.1f s (%.0f vectors/s)", $0, report.vectors_per_s ?? 0) } ?? "reused index")
+                + String(format: " · disk %.1f MB (%.0f B/vector, raw %.0f)", Double(report.disk_bytes) / 1e6, report.bytes_per_vector,
+                         report.raw_bytes_per_vector)
+                + String(format: " · open %.2f ms · first query %.2f ms", (report.open_s ?? .nan) * 1e3, (report.first_query_s ?? .nan) * 1e3),
             "",
             "|   ef | recall@\(report.k) |      QPS | p50 ms | p95 ms | p99 ms | cold QPS | dist/query |" + (report.threads > 1 ? " \(report.threads)-thread QPS |" : ""),
             "|-----:|----------:|---------:|-------:|-------:|-------:|---------:|-----------:|" + (report.threads > 1 ? "-------------:|" : ""),

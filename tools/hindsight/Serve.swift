@@ -1,0 +1,81 @@
+import ArgumentParser
+import Embedding
+import Foundation
+import Hummingbird
+import Logging
+import Server
+import TradingMemory
+
+extension Hindsight {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the database over HTTP (JSON API under /v1; see docs/http-api.md).",
+            discussion: "Binds to loopback unless --host says otherwise. SIGTERM or SIGINT stops it gracefully: "
+                + "requests in flight finish, then the database closes.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).") var host: String = "127.0.0.1"
+        @Option(help: "Port (0: any free port, printed at start).") var port: Int = 8765
+        @Option(name: .customLong("token-file"), help: "File holding a bearer token that every route but /health requires.")
+        var tokenFile: String?
+        @Option(name: .customLong("max-body-mib"), help: "Largest request body, in MiB.") var maxBodyMiB: Int = 32
+        @OptionGroup var embedding: EmbedderOptions
+
+        func validate() throws {
+            guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
+            guard maxBodyMiB >= 1 else { throw ValidationError("--max-body-mib must be at least 1.") }
+        }
+
+        func run() async throws {
+            var token: String?
+            if let tokenFile {
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                    throw ValidationError("cannot read the token file \(tokenFile).")
+                }
+                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard let token, !token.isEmpty else { throw ValidationError("the token file \(tokenFile) is empty.") }
+            }
+            let store = try database.openStore()
+            let server = HindsightServer(store: store, configuration: ServerConfiguration(
+                host: host, port: port, token: token, maxBodyBytes: maxBodyMiB << 20, embedder: try embedding.makeEmbedder()))
+            var logger = Logger(label: "hindsight.server")
+            logger.logLevel = .notice
+            let banner = "hindsight serving \(database.db) on http://\(host):"
+            let suffix = token == nil ? "" : " (bearer token required)"
+            let app = server.application(logger: logger) { port in
+                FileHandle.standardOutput.write(Data("\(banner)\(port)\(suffix)\n".utf8))
+            }
+            try await app.runService()
+            store.close()
+            print("hindsight stopped; \(database.db) closed")
+        }
+    }
+}
+
+/// Choice of the engine-side embedder, shared by the commands that embed text.
+struct EmbedderOptions: ParsableArguments {
+    @Option(name: .customLong("embedder"), help: "Embedder for texts sent without vectors: none, hashing (deterministic, offline, for demos), or openai.")
+    var kind: String = "none"
+    @Option(name: .customLong("embedding-url"), help: "openai: base URL of an OpenAI-compatible API (…/v1).") var embeddingURL: String?
+    @Option(name: .customLong("embedding-model"), help: "openai: the model name.") var embeddingModel: String?
+    @Option(name: .customLong("embedding-key-file"), help: "openai: file holding the API key.") var embeddingKeyFile: String?
+    @Option(name: .customLong("hashing-dimension"), help: "hashing: the dimension.") var hashingDimension: Int = 384
+
+    func makeEmbedder() throws -> (any Embedder)? {
+        switch kind {
+        case "none": return nil
+        case "hashing": return CachingEmbedder(HashingEmbedder(dimension: hashingDimension))
+        case "openai":
+            guard let embeddingURL, let url = URL(string: embeddingURL), let embeddingModel else {
+                throw ValidationError("--embedder openai needs --embedding-url and --embedding-model.")
+            }
+            let key = try embeddingKeyFile.map { path -> String in
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path).") }
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return CachingEmbedder(OpenAICompatibleEmbedder(baseURL: url, model: embeddingModel, apiKey: key))
+        default:
+            throw ValidationError("--embedder takes none, hashing or openai.")
+        }
+    }
+}
