@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the Swift suites (swift test).
+# Runs every test of the project: the Swift suites (swift test), then the Python client's suite
+# (pytest against real `hindsight serve` processes) in a virtualenv under .build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 swift build --build-tests
 swift test --skip-build
+
+venv=.build/python-tests
+if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+"$venv/bin/python" -m pip install --quiet ./clients/python pytest
+HINDSIGHT_BIN="$(swift build --show-bin-path)/hindsight" "$venv/bin/python" -m pytest -q clients/python/tests

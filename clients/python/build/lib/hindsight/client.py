@@ -1,0 +1,129 @@
+"""A small HTTP client for the Hindsight JSON API (standard library only)."""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+class HindsightError(Exception):
+    """An error answered by the server (``status``, ``code``) or a transport failure (status 0)."""
+
+    def __init__(self, message, status=0, code="transport"):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class HindsightClient:
+    """Calls ``hindsight serve``. Every method raises :class:`HindsightError` on failure."""
+
+    def __init__(self, server_url="http://127.0.0.1:8765", token=None, timeout=30.0):
+        self.server_url = server_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def request(self, method, path, body=None, query=None):
+        url = self.server_url + path
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        data = None
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            data = json.dumps(body, allow_nan=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            payload = error.read()
+            try:
+                detail = json.loads(payload)["error"]
+                raise HindsightError(detail.get("message", str(error)), error.code, detail.get("code", "http")) from None
+            except (ValueError, KeyError, TypeError):
+                raise HindsightError("HTTP %d from %s" % (error.code, path), error.code, "http") from None
+        except (urllib.error.URLError, OSError) as error:
+            raise HindsightError("cannot reach %s: %s" % (self.server_url, error)) from None
+        return json.loads(payload) if payload else None
+
+    @staticmethod
+    def _segment(text):
+        return urllib.parse.quote(str(text), safe="")
+
+    def _collection(self, name):
+        return "/v1/collections/" + self._segment(name)
+
+    # -- API ------------------------------------------------------------------------------------
+    def health(self):
+        return self.request("GET", "/health")
+
+    def embedder(self):
+        """``{"model": ..., "dimension": ...}`` of the server's embedder."""
+        return self.request("GET", "/v1/embedder")
+
+    def embed(self, texts):
+        return self.request("POST", "/v1/embed", {"texts": list(texts)})["embeddings"]
+
+    def collections(self):
+        return self.request("GET", "/v1/collections")["collections"]
+
+    def collection(self, name):
+        return self.request("GET", self._collection(name))
+
+    def get_or_create_collection(self, name, dimension, embedding_model=None, decay=None, capacity=None):
+        body = {"dimension": dimension}
+        if embedding_model:
+            body["embedding_model"] = embedding_model
+        if decay:
+            body["decay"] = decay
+        if capacity:
+            body["capacity"] = capacity
+        return self.request("PUT", self._collection(name), body)
+
+    def drop_collection(self, name):
+        return self.request("DELETE", self._collection(name))
+
+    def add(self, name, memories, upsert=False):
+        return self.request("POST", self._collection(name) + "/memories", {"memories": memories, "upsert": upsert})["ids"]
+
+    def count(self, name):
+        return self.request("GET", self._collection(name) + "/count")
+
+    def query(self, name, vectors=None, texts=None, **options):
+        body = {k: v for k, v in options.items() if v is not None}
+        if vectors is not None:
+            body["vectors"] = vectors
+        if texts is not None:
+            body["texts"] = texts
+        return self.request("POST", self._collection(name) + "/query", body)["results"]
+
+    def memory(self, name, memory_id):
+        return self.request("GET", self._collection(name) + "/memories/" + self._segment(memory_id))
+
+    def recent(self, name, ticker=None, exclude_ticker=None, limit=10, as_of=None):
+        query = {"ticker": ticker, "exclude_ticker": exclude_ticker, "limit": limit, "as_of": as_of}
+        return self.request("GET", self._collection(name) + "/memories", query=query)["memories"]
+
+    def clear(self, name):
+        return self.request("DELETE", self._collection(name) + "/memories")["deleted"]
+
+    def delete(self, name, ids=None, where=None):
+        body = {"ids": ids} if ids is not None else {"where": where}
+        return self.request("POST", self._collection(name) + "/memories/delete", body)["deleted"]
+
+    def record_decision(self, name, record):
+        return self.request("POST", self._collection(name) + "/decisions", record)["id"]
+
+    def pending(self, name):
+        return self.request("GET", self._collection(name) + "/decisions")["pending"]
+
+    def resolve(self, name, memory_id, reflection, outcome=None, known_at=None, quality=None, metadata=None):
+        body = {"reflection": reflection}
+        for key, value in (("outcome", outcome), ("known_at", known_at), ("quality", quality), ("metadata", metadata)):
+            if value is not None:
+                body[key] = value
+        return self.request("POST", self._collection(name) + "/decisions/" + self._segment(memory_id) + "/resolve", body)

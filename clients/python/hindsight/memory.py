@@ -1,0 +1,156 @@
+"""``FinancialSituationMemory``: the memory class of multi-agent trading frameworks, on Hindsight."""
+
+import datetime
+import logging
+import os
+
+from .client import HindsightClient, HindsightError
+from .embedding import resolve_embedder
+
+log = logging.getLogger("hindsight")
+
+
+def _iso(value):
+    """An ISO 8601 string for a date, datetime, string or Unix seconds (None stays None)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError("expected a date, datetime, ISO string or Unix seconds, got %r" % (value,))
+
+
+def _decay(value):
+    """A decay dict for the server: ``{"half_life": "90d"}``, a number of days as a half-life, or None."""
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, (int, float)):
+        return {"half_life": float(value) * 86400}
+    if isinstance(value, str):
+        return {"half_life": value}
+    raise TypeError("decay must be a dict, a half-life in days, or a duration string")
+
+
+class FinancialSituationMemory:
+    """Stores (situation, recommendation) pairs and recalls the most similar past situations.
+
+    ``config`` (a dict; keyword arguments override it; unknown keys are ignored, so a framework's
+    own config dict can be passed as is):
+
+    - ``server_url``: the Hindsight server (default ``$HINDSIGHT_URL`` or ``http://127.0.0.1:8765``);
+    - ``token``: bearer token (default ``$HINDSIGHT_TOKEN``);
+    - ``namespace``: a prefix for collection names, so parallel runs don't share memories;
+    - ``ticker``: the ticker of this agent's situations (recalls prefer it, then fill from all);
+    - ``as_of``: the simulated date of a back-test (nothing known later is returned);
+    - ``decay``: ``{"half_life": "90d"}``, ``{"shape": "gauss", "scale": "30d"}``, or a half-life in days;
+    - ``embedding``: a callable ``text -> list[float]``, ``{"provider": "server"}`` (the default: the
+      server embeds), or ``{"provider": "openai", "base_url": ..., "model": ..., "api_key": ...}``.
+    """
+
+    def __init__(self, name, config=None, **kw):
+        settings = dict(config or {})
+        settings.update(kw)
+        self.name = name
+        self.namespace = settings.get("namespace")
+        self.collection = "%s.%s" % (self.namespace, name) if self.namespace else name
+        self.client = HindsightClient(settings.get("server_url") or os.environ.get("HINDSIGHT_URL", "http://127.0.0.1:8765"),
+                                      settings.get("token") or os.environ.get("HINDSIGHT_TOKEN"),
+                                      timeout=settings.get("timeout", 30.0))
+        self.ticker = settings.get("ticker")
+        self.as_of = settings.get("as_of")
+        self.decay = _decay(settings.get("decay"))
+        self.embedder = resolve_embedder(settings.get("embedding"), self.client)
+        self._ready = False
+
+    # -- collection -----------------------------------------------------------------------------
+    def _ensure_collection(self, dimension=None):
+        if self._ready:
+            return
+        if dimension is None:
+            dimension = self.embedder.dimension() or len(self.embedder(["dimension probe"])[0])
+        self.client.get_or_create_collection(self.collection, dimension, embedding_model=self.embedder.model, decay=self.decay)
+        self._ready = True
+
+    def _vectors(self, texts):
+        return None if self.embedder.server_side else self.embedder(list(texts))
+
+    # -- the framework API ----------------------------------------------------------------------
+    def add_situations(self, situations_and_advice, ticker=None, date=None):
+        """Adds ``[(situation, recommendation), ...]``; returns the engine ids. Raises on failure."""
+        pairs = list(situations_and_advice)
+        if not pairs:
+            return []
+        vectors = self._vectors(p[0] for p in pairs)
+        self._ensure_collection(len(vectors[0]) if vectors else None)
+        when = _iso(date or self.as_of) or datetime.datetime.now(datetime.timezone.utc).isoformat()
+        records = []
+        for index, (situation, recommendation) in enumerate(pairs):
+            record = {"situation": situation, "reflection": recommendation, "time": when}
+            if ticker or self.ticker:
+                record["ticker"] = ticker or self.ticker
+            if vectors:
+                record["vector"] = vectors[index]
+            records.append(record)
+        return self.client.add(self.collection, records)
+
+    def get_memories(self, current_situation, n_matches=1, ticker=None, as_of=None):
+        """The ``n_matches`` most similar past situations, best first, as dicts with both key sets
+        in use (``matched_situation``/``situation``, ``recommendation``,
+        ``similarity_score``/``similarity``, ``distance``). Never raises: on any failure (server or
+        embedder down, no collection yet) it logs and returns ``[]``; with fewer memories than
+        ``n_matches`` it returns those there are."""
+        try:
+            if n_matches <= 0:
+                return []
+            ticker = ticker or self.ticker
+            options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": self.decay}
+            if ticker:
+                options.update(ticker=ticker, mode="ticker_then_global", k_ticker=n_matches, k_global=n_matches)
+            vectors = self._vectors([current_situation])
+            if vectors:
+                results = self.client.query(self.collection, vectors=vectors, **options)[0]
+            else:
+                results = self.client.query(self.collection, texts=[current_situation], **options)[0]
+        except HindsightError as error:
+            level = logging.DEBUG if error.code == "unknown_collection" else logging.WARNING
+            log.log(level, "get_memories(%s) returned no memories: %s", self.collection, error)
+            return []
+        except Exception as error:  # the embedder or anything else: never break the agent
+            log.warning("get_memories(%s) returned no memories: %s", self.collection, error)
+            return []
+        matches = []
+        for result in results[:n_matches]:
+            similarity = float(result["similarity"])
+            matches.append({
+                "matched_situation": result["situation"], "situation": result["situation"],
+                "recommendation": result["reflection"],
+                "similarity_score": similarity, "similarity": similarity, "distance": 1.0 - similarity,
+                "score": float(result["score"]), "ticker": result.get("ticker"), "date": result.get("time"),
+                "id": result.get("id"), "layer": result.get("layer"),
+            })
+        if len(matches) < n_matches:
+            log.debug("get_memories(%s): %d of %d matches available", self.collection, len(matches), n_matches)
+        return matches
+
+    def count(self):
+        """Live memories (0 before the first add)."""
+        try:
+            return self.client.count(self.collection)["count"]
+        except HindsightError as error:
+            if error.code == "unknown_collection":
+                return 0
+            raise
+
+    def clear(self):
+        """Deletes every memory, keeping the collection; returns how many."""
+        try:
+            return self.client.clear(self.collection)
+        except HindsightError as error:
+            if error.code == "unknown_collection":
+                return 0
+            raise

@@ -1,0 +1,58 @@
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def hindsight_binary():
+    path = os.environ.get("HINDSIGHT_BIN") or os.path.join(REPO, ".build", "debug", "hindsight")
+    if not os.path.exists(path):
+        pytest.fail("no hindsight binary at %s: run `swift build` first or set HINDSIGHT_BIN" % path)
+    return path
+
+
+class Server:
+    """A `hindsight serve` process on a free loopback port, with a fresh database."""
+
+    def __init__(self, token=None, embedder="hashing"):
+        self.directory = tempfile.TemporaryDirectory(prefix="hindsight-py-")
+        arguments = [hindsight_binary(), "serve", "--db", os.path.join(self.directory.name, "db"), "--port", "0", "--embedder", embedder]
+        self.token = token
+        if token:
+            token_file = os.path.join(self.directory.name, "token")
+            with open(token_file, "w") as handle:
+                handle.write(token + "\n")
+            arguments += ["--token-file", token_file]
+        self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            self.process.kill()
+            raise RuntimeError("hindsight serve did not start: %r %s" % (line, self.process.stderr.read()))
+        self.url = "http://127.0.0.1:%s" % match.group(1)
+
+    def stop(self):
+        """SIGTERM, then wait: a graceful stop exits 0 and says so."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=20)
+        self.directory.cleanup()
+        return self.process.returncode, out
+
+
+@pytest.fixture
+def server():
+    instance = Server()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def token_server():
+    instance = Server(token="py-s3cret")
+    yield instance
+    instance.stop()

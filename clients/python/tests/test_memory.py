@@ -1,0 +1,168 @@
+import http.server
+import json
+import logging
+import threading
+
+import pytest
+
+from hindsight import FinancialSituationMemory, HindsightClient, HindsightError, TradingMemoryLog
+from conftest import Server
+
+SITUATIONS = [
+    ("High inflation rate with rising interest rates and declining consumer spending",
+     "Consider defensive sectors like consumer staples and utilities."),
+    ("Tech sector showing high volatility with increasing institutional selling pressure",
+     "Reduce exposure to high-growth tech stocks."),
+    ("Strong dollar affecting emerging markets with increasing forex volatility",
+     "Hedge currency exposure in international positions."),
+    ("Market showing signs of sector rotation with rising yields",
+     "Rebalance portfolio to maintain target allocations."),
+]
+
+
+def word_vector(text, dimension=32):
+    """A deterministic callable embedder for tests."""
+    vector = [0.0] * dimension
+    for word in text.lower().split():
+        vector[sum(word.encode()) % dimension] += 1.0
+    vector[0] += 0.01
+    return vector
+
+
+def test_drop_in_round_trip_with_both_key_sets(server):
+    memory = FinancialSituationMemory("bull_memory", {"server_url": server.url, "llm_provider": "ignored key"})
+    assert memory.count() == 0
+    assert memory.get_memories("anything", n_matches=2) == []
+    memory.add_situations(SITUATIONS)
+    assert memory.count() == 4
+    matches = memory.get_memories("Tech volatility and institutional selling pressure", n_matches=2)
+    assert len(matches) == 2
+    best = matches[0]
+    assert best["recommendation"] == "Reduce exposure to high-growth tech stocks."
+    assert best["matched_situation"] == best["situation"] == SITUATIONS[1][0]
+    assert best["similarity_score"] == best["similarity"]
+    assert abs(best["distance"] - (1 - best["similarity"])) < 1e-9
+    assert matches[0]["similarity"] >= matches[1]["similarity"]
+    assert memory.clear() == 4
+    assert memory.count() == 0
+
+
+def test_callable_embedder_and_namespaces(server):
+    run_a = FinancialSituationMemory("trader_memory", server_url=server.url, namespace="run-a", embedding=word_vector)
+    run_b = FinancialSituationMemory("trader_memory", server_url=server.url, namespace="run-b", embedding=word_vector)
+    run_a.add_situations(SITUATIONS[:2])
+    run_b.add_situations(SITUATIONS[2:])
+    assert run_a.count() == 2 and run_b.count() == 2
+    names = {c["name"] for c in HindsightClient(server.url).collections()}
+    assert {"run-a.trader_memory", "run-b.trader_memory"} <= names
+    assert run_a.get_memories(SITUATIONS[0][0], n_matches=5)[0]["recommendation"] == SITUATIONS[0][1]
+    assert all(m["recommendation"] in dict(SITUATIONS[:2]).values() for m in run_a.get_memories("dollar", n_matches=5))
+
+
+def test_get_memories_never_raises(server, caplog):
+    memory = FinancialSituationMemory("c", server_url=server.url)
+    memory.add_situations(SITUATIONS[:2])
+    assert len(memory.get_memories("inflation", n_matches=10)) == 2  # fewer than asked: what there is
+    assert memory.get_memories("inflation", n_matches=0) == []
+
+    def broken(_text):
+        raise RuntimeError("embedding API quota exceeded")
+
+    with caplog.at_level(logging.WARNING, logger="hindsight"):
+        assert FinancialSituationMemory("c", server_url=server.url, embedding=broken).get_memories("x") == []
+        assert FinancialSituationMemory("c", server_url="http://127.0.0.1:9").get_memories("x") == []
+    assert any("quota" in r.getMessage() for r in caplog.records)
+    assert FinancialSituationMemory("never-created", server_url=server.url).get_memories("x") == []
+    wrong_dimension = FinancialSituationMemory("c", server_url=server.url, embedding=lambda t: [1.0, 2.0])
+    assert wrong_dimension.get_memories("x") == []
+    with pytest.raises(HindsightError) as error:
+        wrong_dimension.add_situations([("x", "y")])
+    assert error.value.status == 422
+
+
+def test_ticker_as_of_and_decay(server):
+    memory = FinancialSituationMemory("judge", server_url=server.url, decay={"half_life": "30d"})
+    memory.add_situations([("earnings beat guidance raised", "NVDA lesson")], ticker="NVDA", date="2024-01-02")
+    memory.add_situations([("earnings beat guidance raised strong", "AAPL lesson")], ticker="AAPL", date="2024-03-01")
+    for_nvda = memory.get_memories("earnings beat guidance raised strong", n_matches=2, ticker="NVDA", as_of="2024-03-05")
+    assert [m["recommendation"] for m in for_nvda] == ["NVDA lesson", "AAPL lesson"]
+    assert for_nvda[0]["layer"] == "ticker"
+    early = FinancialSituationMemory("judge", server_url=server.url, as_of="2024-02-01")
+    assert [m["recommendation"] for m in early.get_memories("earnings", n_matches=5)] == ["NVDA lesson"]
+    # 30-day half-life as of 2024-03-02: the exact but 60-day-old NVDA match keeps a quarter of its score.
+    decayed = memory.get_memories("earnings beat guidance raised", n_matches=2, as_of="2024-03-02")
+    assert [m["recommendation"] for m in decayed] == ["AAPL lesson", "NVDA lesson"]
+    assert abs(decayed[1]["score"] - decayed[1]["similarity"] * 0.25) < 1e-6
+
+
+def test_token_is_required(token_server):
+    good = FinancialSituationMemory("c", server_url=token_server.url, token="py-s3cret")
+    good.add_situations(SITUATIONS[:1])
+    bad = FinancialSituationMemory("c", server_url=token_server.url, token="wrong")
+    assert bad.get_memories("inflation") == []
+    with pytest.raises(HindsightError) as error:
+        bad.add_situations(SITUATIONS[1:2])
+    assert error.value.status == 401
+    assert good.count() == 1
+
+
+def test_openai_compatible_endpoint(server):
+    calls = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.path, self.headers.get("Authorization"), body["model"]))
+            data = [{"index": i, "embedding": word_vector(text, 16)} for i, text in enumerate(body["input"])]
+            payload = json.dumps({"data": data}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    stub = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    try:
+        embedding = {"provider": "openai", "base_url": "http://127.0.0.1:%d/v1" % stub.server_port, "model": "stub-16", "api_key": "k"}
+        memory = FinancialSituationMemory("risk_manager_memory", server_url=server.url, embedding=embedding)
+        memory.add_situations(SITUATIONS)
+        assert memory.get_memories(SITUATIONS[2][0], n_matches=1)[0]["recommendation"] == SITUATIONS[2][1]
+        assert calls and all(path == "/v1/embeddings" and auth == "Bearer k" and model == "stub-16" for path, auth, model in calls)
+        info = HindsightClient(server.url).collection("risk_manager_memory")
+        assert info["embedding_model"] == "stub-16" and info["dimension"] == 16
+    finally:
+        stub.shutdown()
+
+
+def test_decision_log_loop(server):
+    log = TradingMemoryLog("trader_memory", server_url=server.url)
+    assert log.get_pending_entries() == []
+    assert log.get_past_context("TSLA") == ""
+    log.store_decision("TSLA", "2024-01-02", "SELL: margins compressing", situation="price war margins compressing")
+    log.store_decision("MSFT", "2024-01-03", "FINAL TRANSACTION PROPOSAL: **BUY**")
+    assert [e["ticker"] for e in log.get_pending_entries()] == ["TSLA", "MSFT"]
+    assert log.get_memories("price war margins", n_matches=3) == []  # pending decisions are invisible
+    resolved = log.update_with_outcome("TSLA", "2024-01-02", raw_return=-0.08, alpha_return=-0.05, holding_days=5,
+                                       reflection="Right call: the price war hit margins.")
+    assert resolved["status"] == "live" and resolved["action"] == "SELL" and resolved["known_at"].startswith("2024-01-07")
+    log.update_with_outcome("MSFT", "2024-01-03", 0.03, 0.01, 5, "Cloud growth carried it.")
+    assert log.get_pending_entries() == []
+    context = log.get_past_context("TSLA", n_same=5, n_cross=3)
+    assert "Past decisions for TSLA" in context and "-8.00%" in context and "Right call" in context
+    assert "MSFT" in context.split("Recent decisions on other tickers")[1]
+    assert "MSFT" not in log.get_past_context("TSLA", as_of="2024-01-07")
+    assert log.get_memories("price war margins", n_matches=1, ticker="TSLA")[0]["recommendation"].startswith("Right call")
+    with pytest.raises(HindsightError) as error:
+        log.update_with_outcome("GOOG", "2024-01-02", 0.0, reflection="none")
+    assert error.value.status == 404
+
+
+def test_server_stops_gracefully():
+    instance = Server()
+    FinancialSituationMemory("c", server_url=instance.url).add_situations(SITUATIONS[:1])
+    code, out = instance.stop()
+    assert code == 0 and "closed" in out
