@@ -172,6 +172,26 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Opens (creating them when missing) the named databases `names` and runs `initialize` in the
+    /// same write transaction, so that another process sees either none of them or all of them with
+    /// what `initialize` wrote. The handles are cached once the transaction commits.
+    public func createDatabases(named names: [String],
+                                initialize: (borrowing WriteTransaction, [String: Database]) throws -> Void) throws -> [String: Database] {
+        let handles = try write { txn -> [String: Database] in
+            var handles: [String: Database] = [:]
+            for name in names {
+                var dbi: MDB_dbi = 0
+                let rc = mdb_dbi_open(txn.handle, name, UInt32(MDB_CREATE), &dbi)
+                guard rc == MDB_SUCCESS else { throw LMDBError(code: rc, context: "database \(name)") }
+                handles[name] = Database(dbi: dbi, name: name)
+            }
+            try initialize(txn, handles)
+            return handles
+        }
+        databases.withLock { known in for (name, handle) in handles { known[name] = handle } }
+        return handles
+    }
+
     /// The named databases in the environment (the keys of its main database).
     public func databaseNames() throws -> [String] {
         try read { txn throws in

@@ -95,49 +95,100 @@ struct RecallEngine {
     }
 
     /// The top `k` of one layer by decayed score.
+    ///
+    /// Small layers (and small eligible sets) are scored exactly, every eligible memory once. Larger
+    /// ones are walked: candidates in descending cosine, doubling the fetch until the k-th score
+    /// reaches the bound; once the next walk would cost more than scoring every eligible memory
+    /// (a walk computes about 11 distances per unit of ef), they are scored exactly too.
     private func rank(layer: Layer, graph: GraphID, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
                       excluding: Set<UInt32>, _ reader: borrowing IndexReader) throws -> [RecallResult] {
         let info = try reader.graph(graph)
         guard info.live > 0 else { return [] }
+        let tickerCode = layer == .ticker ? self.tickerCode(of: graph) : nil
         var conditions = context.conditions
+        let eligible = conditions.isOnlyLiveness ? info.live
+            : conditions.countEligible(in: attributes, spaceCount: try reader.space(record.spaceID).count, tickerCode: tickerCode)
         conditions.excluded = excluding
+        guard eligible > 0 else { return [] }
         let filter = AttributeFilter(attributes: attributes, conditions: conditions,
-                                     eligible: conditions.isOnlyLiveness ? nil : conditions.countEligible(in: attributes, upTo: info.nodeCount,
-                                                                                                        spaceCount: try reader.space(record.spaceID).count,
-                                                                                                        tickerCode: layer == .ticker ? tickerCode(of: graph) : nil))
-        let maxBoost = max(boost, 1)
+                                     eligible: conditions.isOnlyLiveness ? nil : eligible)
+        let scoring = Scoring(decay: context.decay, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
+                              boostedTicker: boostedTicker, boost: boost)
         let metadataConditions = context.query.filter?.metadata ?? []
+        let minimum = context.query.minSimilarity
+
         var top: [Scored] = []
-        var seen = Set<UInt32>()
-        var fetch = max(4 * k, 32)
-        while true {
-            let options = SearchOptions(ef: max(context.ef, fetch))
-            let neighbors = try reader.search(graph, query: context.query.vector, k: fetch, options: options, filter: filter)
-            var stoppedBySimilarity = false
-            for neighbor in neighbors where seen.insert(neighbor.id.rawValue).inserted {
-                if let minimum = context.query.minSimilarity, neighbor.similarity < minimum {
-                    stoppedBySimilarity = true
-                    break
+        if eligible > SearchOptions.defaultExactScanThreshold {
+            var seen = Set<UInt32>()
+            var fetch = max(4 * k, 32)
+            var decided = false
+            while !decided {
+                let neighbors = try reader.search(graph, query: context.query.vector, k: fetch,
+                                                  options: SearchOptions(ef: max(context.ef, fetch), strategy: .graph), filter: filter)
+                var stoppedBySimilarity = false
+                for neighbor in neighbors where seen.insert(neighbor.id.rawValue).inserted {
+                    if let minimum, neighbor.similarity < minimum {
+                        stoppedBySimilarity = true
+                        break
+                    }
+                    guard let row = attributes.element(neighbor.id.rawValue).map(MemoryAttributes.init),
+                          try passesMetadata(neighbor.id.rawValue, metadataConditions, reader) else { continue }
+                    insert(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity,
+                                  score: scoring.score(similarity: neighbor.similarity, row)), into: &top, k: k)
                 }
-                guard let row = attributes.element(neighbor.id.rawValue).map(MemoryAttributes.init) else { continue }
-                if !metadataConditions.isEmpty {
-                    guard let memory = try MemoryLookup.memory(MemoryID(rawValue: neighbor.id.rawValue), collection: record.id,
-                                                               databases: databases, reader.transaction),
-                          metadataConditions.allSatisfy({ $0.matches(memory.metadata[$0.key]) }) else { continue }
-                }
-                var score = Double(neighbor.similarity) * context.decay.factor(age: Double(context.nowMs - row.timeMs) / 1000)
-                if context.query.weightByQuality, !row.quality.isNaN { score *= Double(row.quality) }
-                if let boostedTicker, row.tickerCode == boostedTicker { score *= boost }
-                insert(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity, score: score), into: &top, k: k)
+                if neighbors.count < fetch || stoppedBySimilarity { return try results(top, layer: layer, reader) }
+                let last = Double(neighbors.last!.similarity)
+                let bound = last > 0 ? last * max(boost, 1) : 0
+                if top.count == k && top[k - 1].score >= bound { return try results(top, layer: layer, reader) }
+                fetch *= 2
+                decided = 22 * fetch >= eligible  // the next walk would cost more than an exact pass
             }
-            let exhausted = neighbors.count < fetch
-            if exhausted || stoppedBySimilarity { break }
-            let last = Double(neighbors.last!.similarity)
-            let bound = last > 0 ? last * maxBoost : 0
-            if top.count == k && top[k - 1].score >= bound { break }
-            fetch *= 2
+            top.removeAll()
         }
-        return try top.map { scored in
+        // Exact: score every eligible memory, then keep the best k that pass the metadata conditions.
+        var scored: [Scored] = []
+        scored.reserveCapacity(min(eligible, 65_536))
+        try reader.forEachSimilarity(graph, query: context.query.vector, filter: filter) { id, similarity in
+            if let minimum, similarity < minimum { return }
+            guard let row = attributes.element(id.rawValue).map(MemoryAttributes.init) else { return }
+            scored.append(Scored(id: id.rawValue, similarity: similarity, score: scoring.score(similarity: similarity, row)))
+        }
+        if metadataConditions.isEmpty {
+            for candidate in scored { insert(candidate, into: &top, k: k) }
+        } else {
+            scored.sort { before($0, $1) }
+            for candidate in scored where try passesMetadata(candidate.id, metadataConditions, reader) {
+                top.append(candidate)
+                if top.count == k { break }
+            }
+        }
+        return try results(top, layer: layer, reader)
+    }
+
+    private struct Scoring {
+        let decay: DecayFunction
+        let nowMs: Int64
+        let weightByQuality: Bool
+        let boostedTicker: UInt32?
+        let boost: Double
+
+        func score(similarity: Float, _ row: MemoryAttributes) -> Double {
+            var score = Double(similarity) * decay.factor(age: Double(nowMs - row.timeMs) / 1000)
+            if weightByQuality, !row.quality.isNaN { score *= Double(row.quality) }
+            if let boostedTicker, row.tickerCode == boostedTicker { score *= boost }
+            return score
+        }
+    }
+
+    private func passesMetadata(_ id: UInt32, _ conditions: [MetadataCondition], _ reader: borrowing IndexReader) throws -> Bool {
+        guard !conditions.isEmpty else { return true }
+        guard let memory = try MemoryLookup.memory(MemoryID(rawValue: id), collection: record.id, databases: databases,
+                                                   reader.transaction) else { return false }
+        return conditions.allSatisfy { $0.matches(memory.metadata[$0.key]) }
+    }
+
+    private func results(_ top: [Scored], layer: Layer, _ reader: borrowing IndexReader) throws -> [RecallResult] {
+        try top.map { scored in
             guard let memory = try MemoryLookup.memory(MemoryID(rawValue: scored.id), collection: record.id, databases: databases,
                                                        reader.transaction) else {
                 throw TradingMemoryError.storage("memory \(scored.id) is in the index but has no record")
@@ -146,11 +197,12 @@ struct RecallEngine {
         }
     }
 
+    /// Ranking order: higher score, then higher similarity, then lower id (reproducible ties).
+    private func before(_ a: Scored, _ b: Scored) -> Bool {
+        a.score != b.score ? a.score > b.score : (a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id)
+    }
+
     private func insert(_ candidate: Scored, into top: inout [Scored], k: Int) {
-        // Ties: higher similarity, then lower id, so that rankings are reproducible.
-        func before(_ a: Scored, _ b: Scored) -> Bool {
-            a.score != b.score ? a.score > b.score : (a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id)
-        }
         if top.count == k, let last = top.last, !before(candidate, last) { return }
         let position = top.firstIndex { before(candidate, $0) } ?? top.count
         top.insert(candidate, at: position)
@@ -219,12 +271,12 @@ struct AttributeConditions {
         return !excluded.contains(id)
     }
 
-    /// How many memories of a layer pass (for the planner); a linear pass over the rows.
-    func countEligible(in attributes: ChunkTable, upTo nodeCount: Int, spaceCount: Int, tickerCode: UInt32?) -> Int {
+    /// How many memories of a layer pass, exclusions aside (for the planner); a linear pass over the rows.
+    func countEligible(in attributes: ChunkTable, spaceCount: Int, tickerCode: UInt32?) -> Int {
         var count = 0
         for id in 0..<UInt32(spaceCount) {
             guard let row = attributes.element(id) else { continue }
-            if let tickerCode, MemoryAttributes(row).tickerCode != tickerCode { continue }
+            if let tickerCode, UInt32(littleEndian: row.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) != tickerCode { continue }
             if allows(id: id, row: row) { count += 1 }
         }
         return count

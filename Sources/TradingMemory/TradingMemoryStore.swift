@@ -30,7 +30,10 @@ public final class TradingMemoryStore: @unchecked Sendable {
         if !missing.isEmpty && index.environment.options.readOnly {
             throw TradingMemoryError.storage("the database has no trading-memory data (read-only, cannot create \(missing.joined(separator: ", ")))")
         }
-        databases = try MemoryDatabases(environment: index.environment, create: !missing.isEmpty)
+        if !missing.isEmpty {
+            _ = try index.environment.createDatabases(named: MemoryDatabases.names) { _, _ in }
+        }
+        databases = try MemoryDatabases(environment: index.environment, create: false)
     }
 
     /// Closes the database. Nothing may be running.

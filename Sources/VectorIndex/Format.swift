@@ -45,9 +45,17 @@ struct IndexDatabases: Sendable {
     static let names = ["meta", "spaces", "vectors", "vector-chunks", "graphs", "nodes", "links", "upper-links", "members"]
 
     init(environment: Environment, create: Bool) throws {
-        func open(_ name: String) throws -> Database {
-            try storage { try environment.openDatabase(named: name, create: create) }
+        try self.init { name in try storage { try environment.openDatabase(named: name, create: create) } }
+    }
+
+    init(handles: [String: Database]) throws {
+        try self.init { name in
+            guard let handle = handles[name] else { throw IndexError.corrupt("database \(name) is missing") }
+            return handle
         }
+    }
+
+    private init(_ open: (String) throws -> Database) throws {
         meta = try open("meta")
         spaces = try open("spaces")
         vectors = try open("vectors")

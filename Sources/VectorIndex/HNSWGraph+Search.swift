@@ -255,6 +255,44 @@ extension GraphView {
         return (neighbors, computed + upperComputed + 1)
     }
 
+    /// Calls `visit` with every live node the filter allows, its vector id and its distance to
+    /// `query`, in node order; returns the number of distances computed. Four vectors at a time.
+    func scanEligible<Filter: VectorFilter>(query: UnsafeRawPointer, filter: Filter,
+                                            _ visit: (_ node: UInt32, _ vector: UInt32, _ distance: Float) -> Void) -> Int {
+        let dimension = space.header.dimension
+        let checksFilter = !(filter is AllowAll)
+        var pendingNodes: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        var pendingEntries: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        var pendingVectors: (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) = (nil, nil, nil)
+        var pending = 0
+        var computed = 0
+        for node in 0..<UInt32(header.nodeCount) {
+            let entry = nodeEntry(node)
+            guard entry & IndexFormat.tombstoneBit == 0 else { continue }
+            if checksFilter && !filter.allows(VectorID(rawValue: entry)) { continue }
+            let vector = space.vector(entry)
+            switch pending {
+            case 0: pendingNodes.0 = node; pendingEntries.0 = entry; pendingVectors.0 = vector
+            case 1: pendingNodes.1 = node; pendingEntries.1 = entry; pendingVectors.1 = vector
+            case 2: pendingNodes.2 = node; pendingEntries.2 = entry; pendingVectors.2 = vector
+            default:
+                let d = dotProducts4(query: query, pendingVectors.0!, pendingVectors.1!, pendingVectors.2!, vector, count: dimension)
+                visit(pendingNodes.0, pendingEntries.0, 1 - d[0])
+                visit(pendingNodes.1, pendingEntries.1, 1 - d[1])
+                visit(pendingNodes.2, pendingEntries.2, 1 - d[2])
+                visit(node, entry, 1 - d[3])
+                computed += 4
+                pending = 0
+                continue
+            }
+            pending += 1
+        }
+        if pending > 0 { visit(pendingNodes.0, pendingEntries.0, distance(query, pendingVectors.0!)) }
+        if pending > 1 { visit(pendingNodes.1, pendingEntries.1, distance(query, pendingVectors.1!)) }
+        if pending > 2 { visit(pendingNodes.2, pendingEntries.2, distance(query, pendingVectors.2!)) }
+        return computed + pending
+    }
+
     /// The `k` eligible nodes nearest to `query`, comparing it with every live node (recall 1).
     func exactSearch<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, filter: Filter,
                                            context: SearchContext) -> (neighbors: [Neighbor], computed: Int) {
@@ -262,47 +300,13 @@ extension GraphView {
         var results = context.results
         results.removeAll()
         defer { context.results = results }
-        let dimension = space.header.dimension
-        let checksFilter = !(filter is AllowAll)
-        var pendingNodes: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
-        var pendingVectors: (UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) = (nil, nil, nil, nil)
-        var pending = 0
-        var computed = 0
-
-        @inline(__always) func offer(_ d: Float, _ node: UInt32) {
+        let computed = scanEligible(query: query, filter: filter) { node, _, d in
             if results.count < k {
                 results.push(Candidate(distance: d, node: node))
             } else if d < results.top.distance {
                 results.replaceTop(Candidate(distance: d, node: node))
             }
         }
-
-        for node in 0..<UInt32(header.nodeCount) {
-            let entry = nodeEntry(node)
-            guard entry & IndexFormat.tombstoneBit == 0 else { continue }
-            if checksFilter && !filter.allows(VectorID(rawValue: entry)) { continue }
-            let vector = space.vector(entry)
-            switch pending {
-            case 0: pendingNodes.0 = node; pendingVectors.0 = vector
-            case 1: pendingNodes.1 = node; pendingVectors.1 = vector
-            case 2: pendingNodes.2 = node; pendingVectors.2 = vector
-            default:
-                let d = dotProducts4(query: query, pendingVectors.0!, pendingVectors.1!, pendingVectors.2!, vector, count: dimension)
-                offer(1 - d[0], pendingNodes.0)
-                offer(1 - d[1], pendingNodes.1)
-                offer(1 - d[2], pendingNodes.2)
-                offer(1 - d[3], node)
-                computed += 4
-                pending = 0
-                continue
-            }
-            pending += 1
-        }
-        if pending > 0 { offer(distance(query, pendingVectors.0!), pendingNodes.0) }
-        if pending > 1 { offer(distance(query, pendingVectors.1!), pendingNodes.1) }
-        if pending > 2 { offer(distance(query, pendingVectors.2!), pendingNodes.2) }
-        computed += pending
-
         var neighbors = [Neighbor](repeating: Neighbor(id: VectorID(rawValue: 0), similarity: 0), count: results.count)
         for index in stride(from: results.count - 1, through: 0, by: -1) {
             let candidate = results.pop()

@@ -111,6 +111,25 @@ public struct IndexReader: ~Copyable {
         try searchReport(graph, query: query, k: k, options: options, filter: filter).neighbors
     }
 
+    /// Calls `visit` with every live vector of `graph` that the filter allows and its cosine
+    /// similarity to `query` (exact, unordered): for rankings that are not by similarity alone.
+    /// - Returns: the number of vectors visited.
+    @discardableResult
+    public func forEachSimilarity<Filter: VectorFilter>(_ graph: GraphID, query: [Float], filter: Filter = AllowAll(),
+                                                        _ visit: (VectorID, Float) -> Void) throws -> Int {
+        let view = try graphView(graph)
+        guard query.count == view.space.header.dimension else {
+            throw IndexError.dimensionMismatch(expected: view.space.header.dimension, actual: query.count)
+        }
+        let unit: [Float]
+        do { unit = try normalized(query) } catch { throw IndexError.invalidVector(error) }
+        return unit.withUnsafeBytes { bytes in
+            view.scanEligible(query: bytes.baseAddress!, filter: filter) { _, vector, distance in
+                visit(VectorID(rawValue: vector), 1 - distance)
+            }
+        }
+    }
+
     /// Like ``search(_:query:k:options:filter:)``, with how the search ran.
     public func searchReport<Filter: VectorFilter>(_ graph: GraphID, query: [Float], k: Int, options: SearchOptions = SearchOptions(),
                                                    filter: Filter = AllowAll()) throws -> SearchReport {

@@ -54,19 +54,35 @@ public final class IndexStore: @unchecked Sendable {
         let names = try storage { try environment.databaseNames() }
         if names.isEmpty {
             guard writable else { throw IndexError.notAHindsightDatabase(path: environment.path, reason: "it is empty") }
-            databases = try IndexDatabases(environment: environment, create: true)
-            try storage {
-                try environment.write { txn in
-                    try txn.put(IndexFormat.magic, for: "magic", in: databases.meta)
-                    try txn.put(withUnsafeBytes(of: IndexFormat.version.littleEndian) { Array($0) }, for: "format-version", in: databases.meta)
+            // Create every database and sign the metadata in one transaction: a process opening the
+            // directory at the same moment sees none of it or all of it.
+            let handles = try storage {
+                try environment.createDatabases(named: IndexDatabases.names) { txn, handles in
+                    let meta = handles["meta"]!
+                    if try txn.value(for: "magic", in: meta) == nil {
+                        try txn.put(IndexFormat.magic, for: "magic", in: meta)
+                        try txn.put(withUnsafeBytes(of: IndexFormat.version.littleEndian) { Array($0) }, for: "format-version", in: meta)
+                    }
                 }
             }
+            databases = try IndexDatabases(handles: handles)
+            try Self.checkSignature(environment: environment, meta: databases.meta)
             return
         }
         guard names.contains("meta") else {
             throw IndexError.notAHindsightDatabase(path: environment.path, reason: "it has no Hindsight metadata (databases: \(names.sorted().joined(separator: ", ")))")
         }
         let meta = try storage { try environment.openDatabase(named: "meta", create: false) }
+        try Self.checkSignature(environment: environment, meta: meta)
+        let missing = IndexDatabases.names.filter { !names.contains($0) }
+        guard missing.isEmpty else {
+            throw IndexError.corrupt("databases missing: \(missing.joined(separator: ", "))")
+        }
+        databases = try IndexDatabases(environment: environment, create: false)
+    }
+
+    /// Checks the `magic` and `format-version` of the metadata.
+    private static func checkSignature(environment: Environment, meta: Database) throws {
         let (magic, version) = try storage {
             try environment.read { txn in
                 (try txn.value(for: "magic", in: meta), try txn.withValue(for: "format-version", in: meta) { bytes in
@@ -80,11 +96,6 @@ public final class IndexStore: @unchecked Sendable {
         guard version <= IndexFormat.version else {
             throw IndexError.unsupportedFormatVersion(found: version, supported: IndexFormat.version)
         }
-        let missing = IndexDatabases.names.filter { !names.contains($0) }
-        guard missing.isEmpty else {
-            throw IndexError.corrupt("databases missing: \(missing.joined(separator: ", "))")
-        }
-        databases = try IndexDatabases(environment: environment, create: false)
     }
 
     /// Closes the environment. No read or write may be running.
