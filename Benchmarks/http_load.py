@@ -4,8 +4,8 @@
 Loads N memories (rows of DATA/base.npy, 50 tickers, one year of dates) into a fresh database with
 `hindsight add`, starts the release server on a free loopback port, and drives
 `POST /v1/collections/bench/query` with wrk (Debian package `wrk`), cycling through the query
-vectors of DATA/queries.npy, k=5, ticker_then_global with a ticker and a 90-day half-life, at
-several connection counts. Prints a markdown table.
+vectors of DATA/queries.npy, k=5, ticker_then_global with a ticker, as of 2025-01-01 and (by
+default) a 90-day half-life, at several connection counts. Prints a markdown table.
 
 .venv-bench/bin/python Benchmarks/http_load.py --data ../shared/data/debian-minilm --memories 10000
 """
@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--perf", help="record a perf profile of the server into this file during the first run")
+    ap.add_argument("--decay", default="90d", help="half-life of the queries' decay, or 'none' for similarity only")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -82,8 +83,10 @@ def main():
         bodies = os.path.join(work, "bodies.jsonl")
         with open(bodies, "w") as f:
             for i, q in enumerate(queries):
-                f.write(json.dumps({"vectors": [[round(float(x), 6) for x in q]], "k": 5, "ticker": "T%d" % (i % 50),
-                                    "as_of": "2025-01-01", "decay": {"half_life": "90d"}}) + "\n")
+                body = {"vectors": [[round(float(x), 6) for x in q]], "k": 5, "ticker": "T%d" % (i % 50), "as_of": "2025-01-01"}
+                if a.decay != "none":
+                    body["decay"] = {"half_life": a.decay}
+                f.write(json.dumps(body) + "\n")
         with open(os.path.join(work, "query.lua"), "w") as f:
             f.write(LUA % bodies)
         server = subprocess.Popen([exe, "serve", "--db", db, "--port", "0"], stdout=subprocess.PIPE, text=True)

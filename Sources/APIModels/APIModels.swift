@@ -1,3 +1,4 @@
+public import FastJSON
 public import Foundation
 public import TradingMemory
 public import VectorIndex
@@ -381,4 +382,76 @@ public struct ErrorResponse: Codable, Sendable {
 public struct MemoriesResponse: Codable, Sendable {
     public var memories: [MemoryJSON]?
     public var pending: [MemoryJSON]?
+}
+
+// MARK: - Fast writing of the hot responses
+
+extension MetadataValue: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        switch self {
+        case .string(let value): writer.string(value)
+        case .number(let value): writer.number(value)
+        case .bool(let value): writer.bool(value)
+        }
+    }
+}
+
+extension MemoryJSON: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writeFields(to: &writer)
+        writer.endObject()
+    }
+
+    /// The fields without the braces (results add theirs beside them).
+    func writeFields(to writer: inout JSONWriter) {
+        func optional(_ key: String, _ value: String?) {
+            writer.key(key)
+            if let value { writer.string(value) } else { writer.null() }
+        }
+        func optional(_ key: String, _ value: Double?) {
+            writer.key(key)
+            if let value { writer.number(value) } else { writer.null() }
+        }
+        optional("action", action)
+        optional("caller_id", caller_id)
+        writer.key("engine_id"); writer.number(Int(engine_id))
+        writer.key("id"); writer.string(id)
+        writer.key("known_at"); writer.string(RecordFormat.format(known_at.date))
+        writer.key("metadata")
+        writer.beginObject()
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            writer.key(key)
+            value.write(to: &writer)
+        }
+        writer.endObject()
+        optional("outcome", outcome)
+        optional("quality", quality)
+        writer.key("reflection"); writer.string(reflection)
+        writer.key("reinforcements"); writer.number(reinforcements)
+        writer.key("situation"); writer.string(situation)
+        writer.key("status"); writer.string(status.rawValue)
+        optional("ticker", ticker)
+        writer.key("time"); writer.string(RecordFormat.format(time.date))
+    }
+}
+
+extension RecallResultJSON: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        memory.writeFields(to: &writer)
+        writer.key("layer"); writer.string(layer.rawValue)
+        writer.key("score"); writer.number(score)
+        writer.key("similarity"); writer.number(similarity)
+        writer.endObject()
+    }
+}
+
+extension QueryResponse: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("results")
+        results.write(to: &writer)
+        writer.endObject()
+    }
 }

@@ -1,4 +1,5 @@
 import APIModels
+import FastJSON
 public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -51,7 +52,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else { throw Self.error(status: status, data: data) }
-        do { return try JSONDecoder().decode(Response.self, from: data) } catch {
+        do { return try FastJSONDecoder().decode(Response.self, from: data) } catch {
             throw TransportError(description: "unexpected answer from \(path): \(RecordFormat.describe(error))")
         }
     }

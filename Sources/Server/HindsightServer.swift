@@ -1,5 +1,6 @@
 public import Embedding
 import APIModels
+import FastJSON
 import Foundation
 public import Hummingbird
 public import Logging
@@ -71,10 +72,15 @@ public final class HindsightServer: Sendable {
         let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
-            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+            return try FastJSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(RecordFormat.describe(error))")
         }
+    }
+
+    /// A response written by ``JSONWriter`` (the hot paths).
+    private func fastJSON(_ value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.jsonBytes(capacity: 4_096))))
     }
 
     private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -275,7 +281,7 @@ public final class HindsightServer: Sendable {
             }
             let queries = try body.recallQueries(vectors: vectors)
             let results = try await self.read { try self.store.recall(queries, in: name) }
-            return try self.json(QueryResponse(results: results.map { $0.map(RecallResultJSON.init) }))
+            return self.fastJSON(QueryResponse(results: results.map { $0.map(RecallResultJSON.init) }))
         }
 
         // Pending decisions

@@ -67,6 +67,7 @@ extension MemoryWriteState {
             }
             switch status {
             case .live:
+                record.maxKnownAtMs = max(record.maxKnownAtMs ?? .min, knownAtMs)
                 try indexTime(id, timeMs: timeMs, tickerCode: tickerCode, record, writer)
                 globalInserts.append(vectorID)
                 if tickerCode != 0 { tickerInserts[tickerCode, default: []].append(vectorID) }
@@ -200,6 +201,7 @@ extension MemoryWriteState {
         stored.outcome = outcome ?? stored.outcome
         stored.quality = quality ?? stored.quality
         stored.knownAtMs = knownAtMs
+        record.maxKnownAtMs = max(record.maxKnownAtMs ?? .min, knownAtMs)
         try putStored(stored, id, record, writer)
         row.flags = MemoryAttributes.live
         row.knownAtMs = knownAtMs

@@ -99,7 +99,7 @@ final class MemoryWriteState {
 
     func storedMemory(_ id: MemoryID, _ record: CollectionRecord, _ writer: borrowing IndexWriter) throws -> StoredMemory? {
         try writer.transaction.withValue(for: Keys.record(record.id, id), in: databases.records) { bytes in
-            try bytes.map { try Coding.decode(StoredMemory.self, from: $0, what: "memory \(id)") }
+            try bytes.map { try Coding.decodeMemory(from: $0, what: "memory \(id)") }
         }
     }
 

@@ -18,6 +18,9 @@ struct RecallEngine {
     let databases: MemoryDatabases
 
     static let maxK = 10_000
+    /// Eligible memories up to which a ranking the first walk does not settle is computed by one exact
+    /// pass (about 1 ms at 384 dimensions).
+    static let exactRankingLimit = 50_000
 
     func recall(_ query: RecallQuery, _ reader: borrowing IndexReader) throws -> [RecallResult] {
         let configuration = record.configuration
@@ -98,8 +101,11 @@ struct RecallEngine {
     ///
     /// Small layers (and small eligible sets) are scored exactly, every eligible memory once. Larger
     /// ones are walked: candidates in descending cosine, doubling the fetch until the k-th score
-    /// reaches the bound; once the next walk would cost more than scoring every eligible memory
-    /// (a walk computes about 11 distances per unit of ef), they are scored exactly too.
+    /// reaches the bound. When the first walk does not settle the ranking (strong decay or a
+    /// quality weight reorders far down the cosine order), a layer of up to
+    /// ``exactRankingLimit`` eligible memories is scored exactly — cheaper than widening walks —
+    /// and a larger one is walked wider until the next walk would cost more than the exact pass
+    /// (a walk computes about 11 distances per unit of ef).
     private func rank(layer: Layer, graph: GraphID, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
                       excluding: Set<UInt32>, _ reader: borrowing IndexReader) throws -> [RecallResult] {
         let info = try reader.graph(graph)
@@ -141,7 +147,7 @@ struct RecallEngine {
                 let bound = last > 0 ? last * max(boost, 1) : 0
                 if top.count == k && top[k - 1].score >= bound { return try results(top, layer: layer, reader) }
                 fetch *= 2
-                decided = 22 * fetch >= eligible  // the next walk would cost more than an exact pass
+                decided = eligible <= Self.exactRankingLimit || 22 * fetch >= eligible
             }
             top.removeAll()
         }
@@ -228,6 +234,8 @@ struct AttributeConditions {
     /// Nil when the conditions can match nothing (an unknown ticker or action).
     init?(query: RecallQuery, record: CollectionRecord) {
         asOfMs = query.asOf?.milliseconds
+        // As of a time after every memory became known, nothing is hidden: no condition to check.
+        if let asOf = asOfMs, let latest = record.maxKnownAtMs, asOf >= latest { asOfMs = nil }
         if let filter = query.filter {
             if let tickers = filter.tickers {
                 let codes = Set(tickers.compactMap { record.tickers[$0]?.code })
@@ -274,9 +282,8 @@ struct AttributeConditions {
     /// How many memories of a layer pass, exclusions aside (for the planner); a linear pass over the rows.
     func countEligible(in attributes: ChunkTable, spaceCount: Int, tickerCode: UInt32?) -> Int {
         var count = 0
-        for id in 0..<UInt32(spaceCount) {
-            guard let row = attributes.element(id) else { continue }
-            if let tickerCode, UInt32(littleEndian: row.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) != tickerCode { continue }
+        attributes.forEachElement(count: spaceCount) { id, row in
+            if let tickerCode, UInt32(littleEndian: row.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) != tickerCode { return }
             if allows(id: id, row: row) { count += 1 }
         }
         return count

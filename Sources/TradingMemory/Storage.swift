@@ -1,3 +1,4 @@
+import FastJSON
 import Foundation
 import LMDB
 import VectorIndex
@@ -50,6 +51,9 @@ struct CollectionRecord: Codable, Hashable, Sendable {
     var actions: [String: UInt32]
     var live: Int
     var pending: Int
+    /// The latest `knownAt` of any memory ever made live (never lowered): a query as of this time
+    /// or later has no memory to hide.
+    var maxKnownAtMs: Int64?
 
     var spaceID: SpaceID { SpaceID(rawValue: space) }
     var globalGraphID: GraphID { GraphID(rawValue: globalGraph) }
@@ -183,6 +187,13 @@ enum Coding {
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, what: String) throws -> T {
         do { return try decoder.decode(type, from: Data(bytes)) } catch {
+            throw TradingMemoryError.storage("\(what) cannot be decoded: the database may be corrupt")
+        }
+    }
+
+    /// Decodes a stored memory (no dates inside: times are milliseconds), with the fast decoder.
+    static func decodeMemory(from bytes: UnsafeRawBufferPointer, what: String) throws -> StoredMemory {
+        do { return try FastJSONDecoder().decode(StoredMemory.self, from: Data(bytes)) } catch {
             throw TradingMemoryError.storage("\(what) cannot be decoded: the database may be corrupt")
         }
     }

@@ -357,7 +357,7 @@ enum MemoryLookup {
     static func memory<Mode>(_ id: MemoryID, collection: UInt32, databases: MemoryDatabases,
                              _ txn: borrowing Transaction<Mode>) throws -> Memory? {
         try txn.withValue(for: Keys.record(collection, id), in: databases.records) { bytes in
-            try bytes.map { try Coding.decode(StoredMemory.self, from: $0, what: "memory \(id)").memory(id: id) }
+            try bytes.map { try Coding.decodeMemory(from: $0, what: "memory \(id)").memory(id: id) }
         }
     }
 
@@ -377,7 +377,7 @@ enum MemoryLookup {
             _ = reader.readUInt32()
             guard let raw = reader.readUInt32() else { return true }
             do {
-                memories.append(try Coding.decode(StoredMemory.self, from: value, what: "memory \(raw)").memory(id: MemoryID(rawValue: raw)))
+                memories.append(try Coding.decodeMemory(from: value, what: "memory \(raw)").memory(id: MemoryID(rawValue: raw)))
             } catch {
                 failure = error
                 return false

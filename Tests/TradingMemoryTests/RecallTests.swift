@@ -167,3 +167,43 @@ private func oracle(_ memories: [(id: MemoryID, memory: NewMemory)], query: [Flo
         }
     }
 }
+
+@Suite struct RecordFormatTests {
+    @Test func formatsDatesLikeISO8601() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<2_000 {
+            let milliseconds = Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &rng)
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let expected = milliseconds % 1000 == 0 ? plain.string(from: date) : formatter.string(from: date)
+            #expect(RecordFormat.format(date) == expected)
+            #expect(RecordFormat.parseDate(RecordFormat.format(date)).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds)
+        }
+        #expect(RecordFormat.format(Date(timeIntervalSince1970: 1_704_153_600)) == "2024-01-02T00:00:00Z")
+        #expect(RecordFormat.parseDuration("90d") == 90 * 86_400 && RecordFormat.parseDuration("1y") == 31_536_000)
+        #expect(RecordFormat.parseDuration("-3d") == nil && RecordFormat.parseDuration("soon") == nil)
+    }
+}
+
+@Suite struct DateParsingTests {
+    @Test func fastParserAgreesWithTheFormatters() {
+        let cases = ["2024-01-02", "2024-02-29", "1999-12-31T23:59:59Z", "2024-03-01T14:30:00.123Z", "2024-03-01T09:30:00-05:00",
+                     "2024-03-01T09:30:00+05:30", "1969-07-20T20:17:40Z", "2024-03-01T14:30:00.5Z"]
+        let formatter = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let dateOnly = ISO8601DateFormatter()
+        dateOnly.formatOptions = [.withFullDate]
+        for text in cases {
+            let expected = formatter.date(from: text) ?? fractional.date(from: text) ?? dateOnly.date(from: text)
+            #expect(RecordFormat.parseDate(text) == expected, "\(text)")
+            #expect(expected != nil)
+        }
+        for bad in ["2023-02-29", "2024-13-01", "2024-01-02T25:00:00Z", "2024-01-02T10:00:00", "yesterday", "2024-1-2"] {
+            #expect(RecordFormat.parseDate(bad) == nil, "\(bad)")
+        }
+        #expect(RecordFormat.parseDate("1704153600") == Date(timeIntervalSince1970: 1_704_153_600))
+    }
+}

@@ -171,6 +171,20 @@ package final class ChunkTable {
         return bases[chunk].unsafelyUnwrapped + index * layout.elementBytes
     }
 
+    /// Calls `body` with each of the first `count` elements that exist and its address, chunk by
+    /// chunk (no division per element).
+    package func forEachElement(count: Int, _ body: (UInt32, UnsafeRawPointer) -> Void) {
+        let perChunk = layout.elementsPerChunk, stride = layout.elementBytes
+        var chunk = 0
+        while chunk * perChunk < count && chunk < chunkCount {
+            if let base = bases[chunk] {
+                let first = chunk * perChunk
+                for index in 0..<min(perChunk, count - first) { body(UInt32(first + index), base + index * stride) }
+            }
+            chunk += 1
+        }
+    }
+
     /// A writable address of `element`: its chunk is copied into owned memory first if needed (or
     /// created zero-filled when missing).
     package func mutableElement(_ element: UInt32) -> UnsafeMutableRawPointer {

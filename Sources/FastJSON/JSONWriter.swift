@@ -1,0 +1,89 @@
+/// Writes JSON straight into bytes, for the hot responses (query results) where Foundation's
+/// `JSONEncoder` costs more than the search. Keys are written in the order the caller gives.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init(capacity: Int = 1_024) { bytes.reserveCapacity(capacity) }
+
+    private mutating func separator() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = false
+    }
+
+    public mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")) }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")) }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+
+    /// Writes `"name":` (the value follows).
+    public mutating func key(_ name: String) {
+        separator()
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func string(_ value: String) { separator(); writeString(value); needsComma = true }
+    public mutating func bool(_ value: Bool) { separator(); bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8)); needsComma = true }
+    public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8); needsComma = true }
+    public mutating func number(_ value: Int) { separator(); bytes.append(contentsOf: String(value).utf8); needsComma = true }
+
+    /// A finite number in its shortest round-tripping form (`null` for NaN or infinity, which JSON lacks).
+    public mutating func number(_ value: Double) {
+        separator()
+        if value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
+        needsComma = true
+    }
+
+    public mutating func number(_ value: Float) {
+        separator()
+        if value.isFinite { bytes.append(contentsOf: value.description.utf8) } else { bytes.append(contentsOf: "null".utf8) }
+        needsComma = true
+    }
+
+    /// Raw JSON produced elsewhere (must be one complete value).
+    public mutating func raw(_ json: some Sequence<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    private mutating func writeString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                bytes.append(contentsOf: "\\u00".utf8)
+                bytes.append(Self.hex[Int(byte >> 4)])
+                bytes.append(Self.hex[Int(byte & 0xF)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// A value that writes itself with a ``JSONWriter``.
+public protocol JSONWritable {
+    func write(to writer: inout JSONWriter)
+}
+
+extension Array: JSONWritable where Element: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginArray()
+        for element in self { element.write(to: &writer) }
+        writer.endArray()
+    }
+}
+
+extension JSONWritable {
+    /// The value as JSON bytes.
+    public func jsonBytes(capacity: Int = 1_024) -> [UInt8] {
+        var writer = JSONWriter(capacity: capacity)
+        write(to: &writer)
+        return writer.bytes
+    }
+}
