@@ -34,9 +34,12 @@ public func validatedNorm(_ vector: UnsafeBufferPointer<Float>) throws(VectorErr
     return norm
 }
 
-/// Scales `vector` to unit length in place, after ``validatedNorm(_:)``.
+/// Scales `vector` to unit length in place, after ``validatedNorm(_:)``. A vector already of unit
+/// length (within 1e-6) is left exactly as it is, so that stored vectors survive an export and an
+/// import bit for bit.
 public func normalize(_ vector: UnsafeMutableBufferPointer<Float>) throws(VectorError) {
     let norm = try validatedNorm(UnsafeBufferPointer(vector))
+    if abs(norm - 1) <= 1e-6 { return }
     for index in vector.indices { vector[index] = Float(Double(vector[index]) / norm) }
 }
 

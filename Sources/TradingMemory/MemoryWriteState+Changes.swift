@@ -55,7 +55,7 @@ extension MemoryWriteState {
             let stored = StoredMemory(callerID: memory.id, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
                                       situation: memory.situation, reflection: memory.reflection, action: memory.action,
                                       outcome: memory.outcome, quality: memory.quality, metadata: memory.metadata,
-                                      status: status, reinforcements: 0)
+                                      status: status, reinforcements: max(0, memory.reinforcements))
             try putStored(stored, id, record, writer)
             try setAttributes(MemoryAttributes(timeMs: timeMs, knownAtMs: knownAtMs, outcome: memory.outcome ?? .nan,
                                                quality: memory.quality.map(Float.init) ?? .nan, tickerCode: tickerCode,

@@ -77,6 +77,8 @@ public struct NewMemory: Sendable, Hashable {
     public var metadata: [String: MetadataValue]
     /// The embedding of the situation.
     public var vector: [Float]
+    /// Near-duplicates already merged into this memory (kept by export and import).
+    public var reinforcements: Int = 0
 
     public init(id: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String,
                 reflection: String, action: String? = nil, outcome: Double? = nil, quality: Double? = nil,

@@ -18,8 +18,8 @@ public final class TradingMemoryStore: @unchecked Sendable {
     private let latestSnapshot = Mutex<SnapshotBox?>(nil)
 
     /// Opens (or creates) the database in `path`.
-    public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
-        try self.init(index: try IndexStore(path: path, options: options))
+    public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions(), lock: DatabaseLock? = nil) throws {
+        try self.init(index: try IndexStore(path: path, options: options, lock: lock))
     }
 
     /// Opens the trading-memory layer of an open index store, creating its databases if needed.

@@ -136,36 +136,44 @@ extension GraphView {
 }
 
 extension GraphView {
-    /// The live nodes that a walk of layer 0 from the entry point cannot reach.
-    func unreachableLiveNodes() -> [UInt32] {
+    /// The live nodes that a walk of layer 0 from the entry point cannot reach, and the number of
+    /// links from reachable nodes into each node.
+    func reachability() -> (unreachable: [UInt32], inDegree: [UInt16]) {
         let nodeCount = header.nodeCount
-        guard nodeCount > 0, header.entryPoint != IndexFormat.noNode else { return [] }
+        guard nodeCount > 0, header.entryPoint != IndexFormat.noNode else { return ([], []) }
         var seen = [Bool](repeating: false, count: nodeCount)
+        var inDegree = [UInt16](repeating: 0, count: nodeCount)
         var stack = [header.entryPoint]
         seen[Int(header.entryPoint)] = true
         while let node = stack.popLast() {
             let slot = slots.existingElement(node)
             for index in 0..<LinkSlot.count(slot) {
                 let target = LinkSlot.link(slot, index)
+                inDegree[Int(target)] &+= 1
                 if !seen[Int(target)] {
                     seen[Int(target)] = true
                     stack.append(target)
                 }
             }
         }
-        return (0..<UInt32(nodeCount)).filter { !seen[Int($0)] && !isDeleted($0) }
+        return ((0..<UInt32(nodeCount)).filter { !seen[Int($0)] && !isDeleted($0) }, inDegree)
     }
 
+    /// The live nodes that a walk of layer 0 from the entry point cannot reach.
+    func unreachableLiveNodes() -> [UInt32] { reachability().unreachable }
+
     /// Makes every live node reachable on layer 0 again. Pruning a full link list can drop a
-    /// node's last incoming link (a known weakness of HNSW); such a node is linked from its
-    /// nearest reachable node, replacing that node's farthest link when its list is full.
-    /// Returns the number of nodes repaired.
+    /// node's last incoming link (a known weakness of HNSW); such a node is offered to its nearest
+    /// reachable nodes with the usual heuristic, and when every one prunes it, it takes the place of
+    /// the nearest node's farthest link whose target other nodes also link to (so that nobody else
+    /// is orphaned). Returns the number of nodes repaired.
     @discardableResult
     func repairReachability(context: SearchContext) -> Int {
         var repaired = 0
-        for _ in 0..<4 {
-            let orphans = unreachableLiveNodes()
+        for _ in 0..<8 {
+            let (orphans, inDegree) = reachability()
             if orphans.isEmpty { break }
+            var degree = inDegree
             for orphan in orphans {
                 let query = vector(of: orphan)
                 let entryNode = header.entryPoint
@@ -173,22 +181,69 @@ extension GraphView {
                 let (closest, _) = greedyDescent(query: query, from: start, level: header.maxLevel, stopLevel: 0)
                 _ = searchLayer(query: query, entry: closest, ef: header.parameters.efConstruction, level: 0,
                                 context: context, eligibility: AnyNode(excluded: orphan), stopsEarly: false)
-                let found = context.results.drainSortedNearestFirst().filter { $0.node != orphan }
+                let found = context.results.drainSortedNearestFirst().filter { $0.node != orphan && !isDeleted($0.node) }
                 guard let nearest = found.first else { continue }
-                connect(nearest.node, to: orphan, level: 0, newDistance: nearest.distance)
-                let slot = slots.existingElement(nearest.node)
-                let links = LinkSlot.links(slot)
-                if !links.contains(orphan) {
-                    // The heuristic pruned it again: replace the farthest link.
+                var linked = false
+                for candidate in found.prefix(4) {
+                    connect(candidate.node, to: orphan, level: 0, newDistance: candidate.distance)
+                    if LinkSlot.links(slots.existingElement(candidate.node)).contains(orphan) {
+                        linked = true
+                        break
+                    }
+                }
+                if !linked {
+                    let links = LinkSlot.links(slots.existingElement(nearest.node))
                     let base = vector(of: nearest.node)
-                    let farthest = links.indices.max { distance(base, vector(of: links[$0])) < distance(base, vector(of: links[$1])) }!
+                    let replaceable = links.indices.filter { degree[Int(links[$0])] >= 2 || isDeleted(links[$0]) }
+                    let pool = replaceable.isEmpty ? Array(links.indices) : replaceable
+                    let farthest = pool.max { distance(base, vector(of: links[$0])) < distance(base, vector(of: links[$1])) }!
+                    degree[Int(links[farthest])] &-= 1
                     var replaced = links
                     replaced[farthest] = orphan
                     LinkSlot.setLinks(mutableSlot(nearest.node, level: 0), replaced)
                 }
+                degree[Int(orphan)] &+= 1
                 repaired += 1
             }
         }
+        return repaired
+    }
+}
+
+extension GraphView {
+    /// See ``IndexWriter/repairTombstones(in:)``.
+    func repairTombstones(context: SearchContext) -> Int {
+        var repaired = 0
+        let nodeCount = UInt32(header.nodeCount)
+        let topLevel = max(header.maxLevel, upper.count)
+        for level in 0...max(0, topLevel) {
+            let capacity = level == 0 ? header.parameters.m0 : header.parameters.m
+            let members: [UInt32] = level == 0 ? Array(0..<nodeCount) : upper.indices.contains(level - 1) ? upper[level - 1].keys.sorted() : []
+            for node in members where !isDeleted(node) {
+                guard let slot = slot(node, level: level) else { continue }
+                let links = LinkSlot.links(slot)
+                guard links.contains(where: { isDeleted($0) }) else { continue }
+                var pool = Set(links.filter { !isDeleted($0) })
+                for dead in links where isDeleted(dead) {
+                    if let deadSlot = self.slot(dead, level: level) {
+                        for candidate in LinkSlot.links(deadSlot) where candidate != node && !isDeleted(candidate) { pool.insert(candidate) }
+                    }
+                }
+                let base = vector(of: node)
+                let candidates = pool.map { Candidate(distance: distance(base, vector(of: $0)), node: $0) }
+                    .sorted { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+                LinkSlot.setLinks(mutableSlot(node, level: level), selectNeighbors(candidates, m: capacity).map(\.node))
+                repaired += 1
+            }
+        }
+        // Deleted nodes keep their node ids but no links: no search passes through them any more.
+        for node in 0..<nodeCount where isDeleted(node) {
+            for level in 0...level(of: node) where (slot(node, level: level).map(LinkSlot.count) ?? 0) > 0 {
+                LinkSlot.setLinks(mutableSlot(node, level: level), [])
+            }
+        }
+        if isDeleted(header.entryPoint) { replaceEntryPoint() }
+        if header.live > 0 { repairReachability(context: context) }
         return repaired
     }
 }

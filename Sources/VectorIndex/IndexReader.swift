@@ -87,6 +87,18 @@ public struct IndexReader: ~Copyable {
         return (0..<view.header.dimension).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
     }
 
+    /// The live (not deleted) vectors of `graph`, in node order.
+    public func liveVectors(of graph: GraphID) throws -> [VectorID] {
+        let view = try graphView(graph)
+        var vectors: [VectorID] = []
+        vectors.reserveCapacity(view.header.live)
+        for node in 0..<UInt32(view.header.nodeCount) {
+            let entry = view.nodeEntry(node)
+            if entry & IndexFormat.tombstoneBit == 0 { vectors.append(VectorID(rawValue: entry)) }
+        }
+        return vectors
+    }
+
     /// Whether vector `id` is a live (not deleted) node of `graph`.
     public func contains(_ id: VectorID, in graph: GraphID) throws -> Bool {
         let view = try graphView(graph)

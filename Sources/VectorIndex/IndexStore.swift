@@ -16,6 +16,7 @@ public final class IndexStore: @unchecked Sendable {
     let databases: IndexDatabases
     let pageSize: Int
     private let latestSnapshot = Mutex<SnapshotViewsBox?>(nil)
+    private let lock = Mutex<DatabaseLockBox?>(nil)
 
     /// Opens the index database in `path`, creating it when the directory is missing or empty
     /// (unless `options.createIfMissing` is off or the environment is read-only).
@@ -23,7 +24,9 @@ public final class IndexStore: @unchecked Sendable {
     /// - Throws: ``IndexError/notAHindsightDatabase(path:reason:)`` for a directory holding
     ///   anything else, ``IndexError/unsupportedFormatVersion(found:supported:)`` for a database
     ///   from a newer Hindsight; in both cases nothing on disk is changed.
-    public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions()) throws {
+    /// A writable store holds ``DatabaseLock/shared(directory:)`` while open (pass `lock` to use one
+    /// already held, such as compaction's exclusive lock).
+    public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions(), lock: DatabaseLock? = nil) throws {
         let preflight = try DatabaseDirectory.inspect(path: path, create: options.createIfMissing && !options.readOnly)
         let environment: Environment
         do {
@@ -41,6 +44,15 @@ public final class IndexStore: @unchecked Sendable {
             environment.close()
             preflight.undoLockFile()
             throw error
+        }
+        if !options.readOnly {
+            do {
+                let held = try lock ?? DatabaseLock.shared(directory: path)
+                self.lock.withLock { $0 = DatabaseLockBox(lock: held) }
+            } catch {
+                environment.close()
+                throw error
+            }
         }
     }
 
@@ -102,6 +114,7 @@ public final class IndexStore: @unchecked Sendable {
     public func close() {
         latestSnapshot.withLock { $0 = nil }
         environment.close()
+        lock.withLock { $0 = nil }
     }
 
     /// The format version stored in the database.
@@ -195,6 +208,10 @@ final class SnapshotViews: @unchecked Sendable {
             return view
         }
     }
+}
+
+struct DatabaseLockBox: Sendable {
+    let lock: DatabaseLock
 }
 
 struct SnapshotViewsBox: @unchecked Sendable {

@@ -141,15 +141,16 @@ public struct IndexWriter: ~Copyable {
 
     // MARK: Graph changes
 
-    /// Inserts the vectors `ids` of the graph's space into `graph`, in order.
+    /// Inserts the vectors `ids` of the graph's space into `graph`, in order; `progress` hears the
+    /// number inserted so far every 256 vectors and at the end.
     /// - Throws: ``IndexError/duplicateNode(_:_:)`` when a vector is already in the graph.
-    public func insert(_ ids: [VectorID], into graph: GraphID) throws {
+    public func insert(_ ids: [VectorID], into graph: GraphID, progress: ((Int) -> Void)? = nil) throws {
         let view = try graphView(graph)
         for id in ids where Int(id.rawValue) >= view.space.header.count {
             throw IndexError.unknownVector(id, view.header.space)
         }
         try SearchContextPool.shared.withContext { context in
-            for id in ids {
+            for (position, id) in ids.enumerated() {
                 let node = UInt32(view.header.nodeCount)
                 do {
                     try transaction.put(withUnsafeBytes(of: node.littleEndian) { Array($0) }, for: Key(graph.rawValue, id.rawValue),
@@ -161,7 +162,9 @@ public struct IndexWriter: ~Copyable {
                 }
                 let inserted = view.insert(vectorID: id.rawValue, context: context)
                 assert(inserted == node)
+                if let progress, (position + 1) % 256 == 0 { progress(position + 1) }
             }
+            progress?(ids.count)
             if !ids.isEmpty { view.repairReachability(context: context) }
         }
     }
@@ -178,6 +181,58 @@ public struct IndexWriter: ~Copyable {
         guard let node, !view.isDeleted(node) else { return false }
         view.delete(node: node)
         return true
+    }
+
+    // MARK: Maintenance
+
+    /// Builds a new graph from the live vectors of `graph` (in vector order, with `parameters`, or
+    /// the old ones), drops the old graph and returns the new one. Callers that refer to graphs by
+    /// id must switch to the new id in the same transaction.
+    public func rebuildGraph(_ graph: GraphID, parameters: GraphParameters? = nil, progress: ((Int) -> Void)? = nil) throws -> GraphID {
+        let old = try graphView(graph)
+        let live = (0..<UInt32(old.header.nodeCount)).map { old.nodeEntry($0) }
+            .filter { $0 & IndexFormat.tombstoneBit == 0 }.sorted().map(VectorID.init(rawValue:))
+        let rebuilt = try createGraph(in: old.header.space, parameters: parameters ?? old.header.parameters)
+        try insert(live, into: rebuilt, progress: progress)
+        try dropGraph(graph)
+        return rebuilt
+    }
+
+    /// Repairs the links around the tombstones of `graph` (FreshDiskANN-style): every live node
+    /// that links to a deleted one re-selects its neighbours, with the heuristic, among its live
+    /// links and the deleted node's live links; deleted nodes lose their links, so searches no
+    /// longer pass through them; a deleted entry point is replaced. Returns the nodes re-linked.
+    @discardableResult
+    public func repairTombstones(in graph: GraphID) throws -> Int {
+        let view = try graphView(graph)
+        guard view.header.deleted > 0 else { return 0 }
+        return SearchContextPool.shared.withContext { context in view.repairTombstones(context: context) }
+    }
+
+    /// Rewrites the full vector chunks of `space` keeping only the vectors `keep` accepts: a chunk
+    /// with dead vectors is stored sparse (only live vectors, behind a bitmap), a chunk with none
+    /// left is deleted. Vector ids do not change. Returns the vectors kept.
+    @discardableResult
+    public func compactVectors(of space: SpaceID, keep: (VectorID) -> Bool) throws -> Int {
+        let view = try spaceView(space)
+        precondition(!view.vectors.hasChanges, "compact a space in a transaction of its own")
+        let perChunk = view.header.vectorsPerChunk
+        var kept = 0
+        for chunk in 0..<view.vectors.chunkCount where (chunk + 1) * perChunk <= view.header.count {
+            let live = try view.vectors.rewriteSparse(chunk, keep: { keep(VectorID(rawValue: UInt32(chunk * perChunk + $0))) }, in: transaction)
+            kept += live
+            let key = Key(space.rawValue, UInt32(chunk))
+            if live == 0 {
+                try storage { _ = try transaction.delete(key, in: databases.vectorChunkLive) }
+            } else {
+                try storage { try transaction.put(withUnsafeBytes(of: UInt32(live).littleEndian) { Array($0) }, for: key, in: databases.vectorChunkLive) }
+            }
+        }
+        // The tail chunk is only counted: it is still being appended to.
+        let tailStart = view.header.count / perChunk * perChunk
+        for id in tailStart..<view.header.count where view.vectors.element(UInt32(id)) != nil && keep(VectorID(id)) { kept += 1 }
+        state.spaces[space] = nil  // the table's addresses are stale now
+        return kept
     }
 
     // MARK: Reading inside the write

@@ -7,5 +7,6 @@ struct Hindsight: AsyncParsableCommand {
         abstract: "A vector database for the memory of LLM trading agents.",
         version: "0.1.0",
         subcommands: [Demo.self, Collection.self, Add.self, Query.self, Resolve.self, Pending.self, Delete.self,
-                      Stats.self, Serve.self, Bench.self, BenchOpen.self])
+                      Stats.self, Verify.self, Rebuild.self, Compact.self, Consolidate.self, Export.self,
+                      Import.self, Serve.self, Bench.self, BenchOpen.self])
 }

@@ -52,6 +52,8 @@ package struct ChunkLayout: Sendable, Equatable {
 /// The fixed header of every chunk value: what the chunk is, for checks after a crash or a bit flip.
 package struct ChunkHeader: Equatable {
     package static let magic: UInt32 = 0x4B48_5348  // "HSHK" little-endian
+    /// A sparse chunk: a presence bitmap, then only the present elements, packed.
+    package static let sparseMagic: UInt32 = 0x5348_5348  // "HSHS"
     package static let bytes = 16
     package var owner: UInt32
     package var chunk: UInt32
@@ -70,9 +72,21 @@ package struct ChunkHeader: Equatable {
         self.elements = elements
     }
 
+    /// Bytes of the bitmap of a sparse chunk of `positions` positions, and the offset of its first
+    /// packed element (16-byte aligned).
+    package static func sparseLayout(positions: Int) -> (bitmapWords: Int, dataOffset: Int) {
+        let words = (positions + 63) / 64
+        return (words, (bytes + 8 * words + 15) / 16 * 16)
+    }
+
+    /// Whether the header read is a sparse chunk's.
+    package var isSparse = false
+
     package init?(_ value: UnsafeRawBufferPointer) {
-        guard value.count >= ChunkHeader.bytes,
-              UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == ChunkHeader.magic else { return nil }
+        guard value.count >= ChunkHeader.bytes else { return nil }
+        let magic = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        guard magic == ChunkHeader.magic || magic == ChunkHeader.sparseMagic else { return nil }
+        isSparse = magic == ChunkHeader.sparseMagic
         owner = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         chunk = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         elements = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
@@ -94,6 +108,9 @@ package final class ChunkTable {
     let prefix: Key
     /// Address of element 0 of each chunk, or nil for a missing chunk.
     private var bases: UnsafeMutablePointer<UnsafeRawPointer?>
+    /// For a sparse chunk, the address of its presence bitmap (little-endian 64-bit words); nil for
+    /// a dense chunk.
+    private var bitmaps: UnsafeMutablePointer<UnsafeRawPointer?>
     private var capacity: Int
     /// The number of chunk slots in `bases`.
     package private(set) var chunkCount: Int
@@ -112,6 +129,8 @@ package final class ChunkTable {
         capacity = 16
         bases = .allocate(capacity: capacity)
         bases.initialize(repeating: nil, count: capacity)
+        bitmaps = .allocate(capacity: capacity)
+        bitmaps.initialize(repeating: nil, count: capacity)
         chunkCount = 0
         let prefixCount = prefix.count
         var failure: IndexError?
@@ -123,12 +142,31 @@ package final class ChunkTable {
                     return false
                 }
                 guard let header = ChunkHeader(value), header.owner == owner, header.chunk == chunk,
-                      Int(header.elements) <= layout.elementsPerChunk,
-                      value.count == layout.valueBytes(elements: Int(header.elements)) else {
-                    failure = .corrupt("chunk \(chunk) of owner \(owner) has a bad header or size (\(value.count) bytes)")
+                      Int(header.elements) <= layout.elementsPerChunk else {
+                    failure = .corrupt("chunk \(chunk) of owner \(owner) has a bad header (\(value.count) bytes)")
                     return false
                 }
-                setBase(UnsafeRawPointer(value.baseAddress! + layout.headerBytes), at: Int(chunk))
+                if header.isSparse {
+                    let (words, offset) = ChunkHeader.sparseLayout(positions: Int(header.elements))
+                    var present = 0
+                    if value.count >= offset {
+                        for word in 0..<words {
+                            present += UInt64(littleEndian: value.loadUnaligned(fromByteOffset: ChunkHeader.bytes + 8 * word, as: UInt64.self)).nonzeroBitCount
+                        }
+                    }
+                    guard value.count == offset + present * layout.elementBytes else {
+                        failure = .corrupt("sparse chunk \(chunk) of owner \(owner) has \(value.count) bytes for \(present) elements")
+                        return false
+                    }
+                    setBase(UnsafeRawPointer(value.baseAddress! + offset), at: Int(chunk))
+                    bitmaps[Int(chunk)] = UnsafeRawPointer(value.baseAddress! + ChunkHeader.bytes)
+                } else {
+                    guard value.count == layout.valueBytes(elements: Int(header.elements)) else {
+                        failure = .corrupt("chunk \(chunk) of owner \(owner) has \(value.count) bytes for \(header.elements) elements")
+                        return false
+                    }
+                    setBase(UnsafeRawPointer(value.baseAddress! + layout.headerBytes), at: Int(chunk))
+                }
                 storedElements[Int(chunk)] = Int(header.elements)
                 return true
             }
@@ -139,6 +177,7 @@ package final class ChunkTable {
     deinit {
         for buffer in owned.values { buffer.deallocate() }
         bases.deallocate()
+        bitmaps.deallocate()
     }
 
     private func setBase(_ base: UnsafeRawPointer?, at chunk: Int) {
@@ -150,17 +189,26 @@ package final class ChunkTable {
             (grown + capacity).initialize(repeating: nil, count: newCapacity - capacity)
             bases.deallocate()
             bases = grown
+            let grownBitmaps = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: newCapacity)
+            grownBitmaps.moveInitialize(from: bitmaps, count: capacity)
+            (grownBitmaps + capacity).initialize(repeating: nil, count: newCapacity - capacity)
+            bitmaps.deallocate()
+            bitmaps = grownBitmaps
             capacity = newCapacity
         }
         bases[chunk] = base
         chunkCount = max(chunkCount, chunk + 1)
     }
 
-    /// The address of `element`, or nil when its chunk is missing.
+    /// The address of `element`, or nil when its chunk is missing or it is absent from a sparse chunk.
     @inline(__always)
     package func element(_ element: UInt32) -> UnsafeRawPointer? {
         let (chunk, index) = layout.locate(element)
         guard chunk < chunkCount, let base = bases[chunk] else { return nil }
+        if let bitmap = bitmaps[chunk] {
+            guard let packed = Self.packedIndex(bitmap, index) else { return nil }
+            return base + packed * layout.elementBytes
+        }
         return base + index * layout.elementBytes
     }
 
@@ -168,7 +216,72 @@ package final class ChunkTable {
     @inline(__always)
     package func existingElement(_ element: UInt32) -> UnsafeRawPointer {
         let (chunk, index) = layout.locate(element)
+        if let bitmap = bitmaps[chunk] {
+            return bases[chunk].unsafelyUnwrapped + Self.packedIndex(bitmap, index).unsafelyUnwrapped * layout.elementBytes
+        }
         return bases[chunk].unsafelyUnwrapped + index * layout.elementBytes
+    }
+
+    /// The position of element `index` among the present elements of a sparse chunk, or nil.
+    @inline(__always)
+    static func packedIndex(_ bitmap: UnsafeRawPointer, _ index: Int) -> Int? {
+        let word = index >> 6, bit = UInt64(1) << UInt64(index & 63)
+        let bits = UInt64(littleEndian: bitmap.loadUnaligned(fromByteOffset: 8 * word, as: UInt64.self))
+        guard bits & bit != 0 else { return nil }
+        var packed = (bits & (bit - 1)).nonzeroBitCount
+        for earlier in 0..<word {
+            packed += UInt64(littleEndian: bitmap.loadUnaligned(fromByteOffset: 8 * earlier, as: UInt64.self)).nonzeroBitCount
+        }
+        return packed
+    }
+
+    /// Whether chunk `chunk` is stored sparse.
+    package func isSparse(_ chunk: Int) -> Bool { chunk < chunkCount && bitmaps[chunk] != nil }
+
+    /// Rewrites the stored, dense chunk `chunk` keeping only the elements `keep` accepts: sparse
+    /// when some go, deleted when none stay. The table must not be used for this chunk afterwards
+    /// in the same transaction. Returns the elements kept.
+    package func rewriteSparse(_ chunk: Int, keep: (Int) -> Bool, in transaction: borrowing WriteTransaction) throws -> Int {
+        guard chunk < chunkCount, let base = bases[chunk], owned[chunk] == nil else { return 0 }
+        let positions = storedElements[chunk] ?? 0
+        let isSparseNow = bitmaps[chunk] != nil
+        var present: [Int] = []
+        for index in 0..<positions {
+            let exists = isSparseNow ? Self.packedIndex(bitmaps[chunk]!, index) != nil : true
+            if exists && keep(index) { present.append(index) }
+        }
+        var key = prefix
+        key.append(bigEndian: UInt32(chunk))
+        if present.isEmpty {
+            try storage { _ = try transaction.delete(key, in: database) }
+            return 0
+        }
+        if !isSparseNow && present.count == positions { return positions }
+        let (words, offset) = ChunkHeader.sparseLayout(positions: positions)
+        var bitmap = [UInt64](repeating: 0, count: words)
+        for index in present { bitmap[index >> 6] |= 1 << UInt64(index & 63) }
+        // Copy the kept elements out first: the old value may move when the new one is written.
+        let elementBytes = layout.elementBytes
+        var packed = [UInt8](repeating: 0, count: present.count * elementBytes)
+        packed.withUnsafeMutableBytes { destination in
+            for (position, index) in present.enumerated() {
+                let source = isSparseNow ? base + Self.packedIndex(bitmaps[chunk]!, index)! * elementBytes : base + index * elementBytes
+                (destination.baseAddress! + position * elementBytes).copyMemory(from: source, byteCount: elementBytes)
+            }
+        }
+        let header = ChunkHeader(owner: owner, chunk: UInt32(chunk), elements: UInt32(positions))
+        try storage {
+            try transaction.put(reservingCount: offset + packed.count, for: key, in: database) { value in
+                value.initializeMemory(as: UInt8.self, repeating: 0)
+                header.write(to: value.baseAddress!)
+                value.baseAddress!.storeBytes(of: ChunkHeader.sparseMagic.littleEndian, as: UInt32.self)
+                for (word, bits) in bitmap.enumerated() {
+                    value.baseAddress!.storeBytes(of: bits.littleEndian, toByteOffset: ChunkHeader.bytes + 8 * word, as: UInt64.self)
+                }
+                packed.withUnsafeBytes { (value.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+        }
+        return present.count
     }
 
     /// Calls `body` with each of the first `count` elements that exist and its address, chunk by
@@ -179,7 +292,17 @@ package final class ChunkTable {
         while chunk * perChunk < count && chunk < chunkCount {
             if let base = bases[chunk] {
                 let first = chunk * perChunk
-                for index in 0..<min(perChunk, count - first) { body(UInt32(first + index), base + index * stride) }
+                if let bitmap = bitmaps[chunk] {
+                    var packed = 0
+                    for index in 0..<min(perChunk, count - first) {
+                        let bits = UInt64(littleEndian: bitmap.loadUnaligned(fromByteOffset: 8 * (index >> 6), as: UInt64.self))
+                        guard bits & (1 << UInt64(index & 63)) != 0 else { continue }
+                        body(UInt32(first + index), base + packed * stride)
+                        packed += 1
+                    }
+                } else {
+                    for index in 0..<min(perChunk, count - first) { body(UInt32(first + index), base + index * stride) }
+                }
             }
             chunk += 1
         }
@@ -197,6 +320,7 @@ package final class ChunkTable {
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(fullBytes, 1), alignment: 64)
             buffer.initializeMemory(as: UInt8.self, repeating: 0, count: fullBytes)
             if chunk < chunkCount, let old = bases[chunk] {
+                precondition(bitmaps[chunk] == nil, "a sparse chunk is never written in place")
                 let count = storedElements[chunk] ?? layout.elementsPerChunk
                 buffer.copyMemory(from: old, byteCount: count * layout.elementBytes)
             }
@@ -240,7 +364,10 @@ package final class ChunkTable {
         key.append(bigEndian: UInt32(chunk))
         try storage { _ = try transaction.delete(key, in: database) }
         if let buffer = owned.removeValue(forKey: chunk) { buffer.deallocate() }
-        if chunk < chunkCount { bases[chunk] = nil }
+        if chunk < chunkCount {
+            bases[chunk] = nil
+            bitmaps[chunk] = nil
+        }
         storedElements[chunk] = nil
     }
 }

@@ -1,0 +1,256 @@
+public import Foundation
+public import LMDB
+public import VectorIndex
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `rebuild` did to one collection.
+public struct RebuildReport: Codable, Sendable {
+    public var collection: String
+    public var layers: Int
+    public var memories: Int
+    public var m: Int
+    public var ef_construction: Int
+    public var seconds: Double
+}
+
+/// What `compact` did.
+public struct CompactionReport: Codable, Sendable {
+    public var bytes_before: Int
+    public var bytes_after: Int
+    public var graphs_rebuilt: Int
+    public var graphs_repaired: Int
+    public var vectors_kept: Int
+    public var seconds: Double
+}
+
+/// What `consolidate` merged (or would merge, in a dry run).
+public struct ConsolidationReport: Codable, Sendable {
+    public struct Group: Codable, Sendable {
+        /// The memory kept (the newest of the group).
+        public var kept: UInt32
+        /// The memories merged into it.
+        public var merged: [UInt32]
+        public var ticker: String?
+    }
+    public var dry_run: Bool
+    public var groups: [Group]
+    public var removed: Int { groups.reduce(0) { $0 + $1.merged.count } }
+}
+
+extension TradingMemoryStore {
+    // MARK: - Rebuild
+
+    /// Rebuilds every graph (global and ticker layers) of `collection` (or of every collection) from
+    /// the stored vectors, with new HNSW parameters when given (recorded in the catalog). Each
+    /// collection is one write transaction: readers keep answering from the old graphs until it
+    /// commits, and an interrupted rebuild leaves them intact.
+    public func rebuild(collection: String? = nil, m: Int? = nil, efConstruction: Int? = nil,
+                        progress: ((_ collection: String, _ done: Int, _ total: Int) -> Void)? = nil) throws -> [RebuildReport] {
+        let names = try collection.map { [$0] } ?? collections().map(\.name)
+        var reports: [RebuildReport] = []
+        for name in names {
+            let start = Date()
+            let report = try write { writer, state -> RebuildReport in
+                var record = try state.collection(name, writer)
+                var parameters = record.configuration.index
+                if let m { parameters.m = m }
+                if let efConstruction { parameters.efConstruction = efConstruction }
+                let total = try writer.graph(record.globalGraphID).live + record.tickers.values.reduce(0) { $0 + $1.live }
+                var done = 0
+                record.globalGraph = try writer.rebuildGraph(record.globalGraphID, parameters: parameters) { progress?(name, done + $0, total) }.rawValue
+                done += record.live
+                for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
+                    let rebuilt = try writer.rebuildGraph(GraphID(rawValue: layer.graph), parameters: parameters) { progress?(name, done + $0, total) }
+                    record.tickers[ticker]!.graph = rebuilt.rawValue
+                    done += layer.live
+                }
+                record.configuration.index = parameters
+                state.save(record)
+                return RebuildReport(collection: name, layers: 1 + record.tickers.count, memories: record.live, m: parameters.m,
+                                     ef_construction: parameters.efConstruction, seconds: 0)
+            }
+            reports.append(RebuildReport(collection: report.collection, layers: report.layers, memories: report.memories, m: report.m,
+                                         ef_construction: report.ef_construction, seconds: Date().timeIntervalSince(start)))
+        }
+        return reports
+    }
+
+    // MARK: - Compact
+
+    /// Compacts the database in `path`: graphs whose tombstones reach `rebuildThreshold` (a
+    /// fraction of their nodes) are rebuilt, others have the links around their tombstones repaired
+    /// (deleted entry points are replaced either way); vector chunks keep only live vectors; then a
+    /// compacted copy of the environment (`mdb_env_copy2` with `MDB_CP_COMPACT`) replaces the data
+    /// file with one atomic rename.
+    ///
+    /// Refuses to run (``DatabaseLock/LockError/inUse(_:)``) while another process has the
+    /// database open for writing. Readers may run: those that opened before the swap keep reading the
+    /// old file's last snapshot until they reopen. Killed at any point, it leaves either the old file
+    /// (with some graphs already rebuilt, each in its own transaction) or the new one.
+    public static func compact(path: String, rebuildThreshold: Double = 0.2,
+                               progress: ((_ step: String) -> Void)? = nil) throws -> CompactionReport {
+        let start = Date()
+        let lock = try DatabaseLock.exclusive(directory: path)
+        let dataPath = path + "/data.mdb"
+        let before = fileSize(dataPath)
+        let staging = path + "/.compacting"
+        try? FileManager.default.removeItem(atPath: staging)  // left over by an interrupted run
+        var rebuilt = 0, repaired = 0, kept = 0
+        do {
+            let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(createIfMissing: false), lock: lock)
+            defer { store.close() }
+            for name in try store.collections().map(\.name) {
+                progress?("graphs of \(name)")
+                let counts = try store.write { writer, state -> (Int, Int) in
+                    var record = state.collectionIfPresentSync(name, writer)!
+                    var rebuiltHere = 0, repairedHere = 0
+                    record.globalGraph = try tidy(record.globalGraphID, threshold: rebuildThreshold, writer,
+                                                  rebuilt: &rebuiltHere, repaired: &repairedHere).rawValue
+                    for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
+                        record.tickers[ticker]!.graph = try tidy(GraphID(rawValue: layer.graph), threshold: rebuildThreshold, writer,
+                                                                 rebuilt: &rebuiltHere, repaired: &repairedHere).rawValue
+                    }
+                    state.save(record)
+                    return (rebuiltHere, repairedHere)
+                }
+                rebuilt += counts.0
+                repaired += counts.1
+                progress?("vectors of \(name)")
+                kept += try store.write { writer, state -> Int in
+                    let record = state.collectionIfPresentSync(name, writer)!
+                    let attributes = try state.attributes(record, writer)
+                    return try writer.compactVectors(of: record.spaceID) { id in
+                        guard let row = attributes.element(id.rawValue) else { return false }
+                        return MemoryAttributes.flags(row) & (MemoryAttributes.live | MemoryAttributes.pending) != 0
+                    }
+                }
+            }
+            progress?("copying")
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            try store.index.environment.copy(to: staging, compact: true)
+        }
+        try syncFile(staging + "/data.mdb")
+        progress?("swapping")
+        guard rename(staging + "/data.mdb", dataPath) == 0 else {
+            throw TradingMemoryError.storage("cannot replace \(dataPath): \(String(cString: strerror(errno)))")
+        }
+        unlink(path + "/lock.mdb")  // readers of the old file keep theirs; the next opener makes a fresh one
+        syncDirectory(path)
+        try? FileManager.default.removeItem(atPath: staging)
+        withExtendedLifetime(lock) {}
+        return CompactionReport(bytes_before: before, bytes_after: fileSize(dataPath), graphs_rebuilt: rebuilt, graphs_repaired: repaired,
+                                vectors_kept: kept, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Rebuilds `graph` when its tombstones reach `threshold` of its nodes, else repairs the links
+    /// around them; returns the graph's id afterwards.
+    private static func tidy(_ graph: GraphID, threshold: Double, _ writer: borrowing IndexWriter, rebuilt: inout Int,
+                             repaired: inout Int) throws -> GraphID {
+        let info = try writer.graph(graph)
+        guard info.tombstones > 0 else { return graph }
+        if Double(info.tombstones) >= threshold * Double(info.nodeCount) {
+            rebuilt += 1
+            return try writer.rebuildGraph(graph)
+        }
+        repaired += 1
+        try writer.repairTombstones(in: graph)
+        return graph
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    private static func syncFile(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw TradingMemoryError.storage("cannot open \(path) to flush it") }
+        defer { Glibc.close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw TradingMemoryError.storage("cannot flush \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    private static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            Glibc.close(descriptor)
+        }
+    }
+
+    // MARK: - Consolidate
+
+    /// Merges near-duplicate memories of the same ticker (cosine similarity at least `threshold`):
+    /// the newest of a group is kept, counts the others as reinforcements, and takes the best
+    /// outcome of the group; the others are deleted. With `dryRun`, nothing changes.
+    public func consolidate(collection: String, threshold: Float, dryRun: Bool) throws -> ConsolidationReport {
+        guard threshold > 0 && threshold <= 1 else { throw TradingMemoryError.invalidArgument("the threshold must be in (0, 1]") }
+        let groups = try read { reader, snapshot -> [ConsolidationReport.Group] in
+            let record = try snapshot.collection(collection, reader)
+            let memories = try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction).filter { $0.status == .live }
+            var byTicker: [String?: [Memory]] = [:]
+            for memory in memories { byTicker[memory.ticker, default: []].append(memory) }
+            var groups: [ConsolidationReport.Group] = []
+            for (ticker, members) in byTicker.sorted(by: { ($0.key ?? "") < ($1.key ?? "") }) {
+                let newestFirst = members.sorted { ($0.time, $0.id) > ($1.time, $1.id) }
+                let rank = Dictionary(uniqueKeysWithValues: newestFirst.enumerated().map { ($1.id.rawValue, $0) })
+                // Near neighbours through the index: the ticker's layer, or the global layer for memories without ticker.
+                let graph = ticker.flatMap { record.tickers[$0] }.map { GraphID(rawValue: $0.graph) } ?? record.globalGraphID
+                let absorbed = AbsorbedSet()
+                for (index, keeper) in newestFirst.enumerated() where !absorbed.contains(keeper.id.rawValue) {
+                    guard let base = try reader.vector(keeper.id.vectorID, in: record.spaceID) else { continue }
+                    let filter = PredicateFilter { id in (rank[id.rawValue] ?? -1) > index && !absorbed.contains(id.rawValue) }
+                    let near = try reader.search(graph, query: base, k: 64, options: SearchOptions(ef: 128), filter: filter)
+                    let merged = near.filter { $0.similarity >= threshold }.map(\.id.rawValue)
+                    if !merged.isEmpty {
+                        for id in merged { absorbed.insert(id) }
+                        absorbed.insert(keeper.id.rawValue)
+                        groups.append(.init(kept: keeper.id.rawValue, merged: merged.sorted(), ticker: ticker))
+                    }
+                }
+            }
+            return groups
+        }
+        if !dryRun && !groups.isEmpty {
+            try write { writer, state in
+                var record = try state.collection(collection, writer)
+                for group in groups {
+                    let keeperID = MemoryID(rawValue: group.kept)
+                    guard var keeper = try state.storedMemory(keeperID, record, writer) else { continue }
+                    var bestOutcome = keeper.outcome
+                    var reinforcements = keeper.reinforcements
+                    for mergedID in group.merged {
+                        guard let merged = try state.storedMemory(MemoryID(rawValue: mergedID), record, writer) else { continue }
+                        if let outcome = merged.outcome, outcome > (bestOutcome ?? -.infinity) { bestOutcome = outcome }
+                        reinforcements += 1 + merged.reinforcements
+                        _ = try state.deleteMemory(MemoryID(rawValue: mergedID), in: &record, writer)
+                    }
+                    keeper.outcome = bestOutcome
+                    keeper.reinforcements = reinforcements
+                    try state.putStored(keeper, keeperID, record, writer)
+                    if var row = try state.attributes(of: keeperID, record, writer) {
+                        row.outcome = bestOutcome ?? .nan
+                        try state.setAttributes(row, of: keeperID, record, writer)
+                    }
+                }
+                state.save(record)
+            }
+        }
+        return ConsolidationReport(dry_run: dryRun, groups: groups)
+    }
+}
+
+extension MemoryWriteState {
+    /// The collection, known to exist (maintenance paths that just listed it).
+    func collectionIfPresentSync(_ name: String, _ writer: borrowing IndexWriter) -> CollectionRecord? {
+        try? collectionIfPresent(name, writer)
+    }
+}
+
+/// The memories already merged during a consolidation, shared with the search filter.
+final class AbsorbedSet {
+    private var ids = Set<UInt32>()
+    func contains(_ id: UInt32) -> Bool { ids.contains(id) }
+    func insert(_ id: UInt32) { ids.insert(id) }
+}
