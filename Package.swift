@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Distance", dependencies: ["CDistance"]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "Distance", "CDistance"]),
         .target(name: "FastJSON"),
-        .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB", "FastJSON"]),
+        .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB", "FastJSON", "Distance"]),
         .target(name: "Embedding"),
         .target(name: "APIModels", dependencies: ["TradingMemory", "VectorIndex", "FastJSON"]),
         .target(name: "AgentMemory", dependencies: ["TradingMemory", "VectorIndex", "Embedding", "APIModels", "FastJSON"]),

@@ -132,3 +132,9 @@ public func dotProducts4(query: UnsafeRawPointer, _ v0: UnsafeRawPointer, _ v1: 
     return SIMD4(kernel(query, v0, count: count), kernel(query, v1, count: count),
                  kernel(query, v2, count: count), kernel(query, v3, count: count))
 }
+
+/// CRC-32C of `bytes` (continuing from `crc`): the checksum of stored chunks and records.
+public func crc32c(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+    return hs_crc32c(crc, base, bytes.count)
+}

@@ -105,7 +105,7 @@ final class MemoryWriteState {
     }
 
     func putStored(_ stored: StoredMemory, _ id: MemoryID, _ record: CollectionRecord, _ writer: borrowing IndexWriter) throws {
-        try writer.transaction.put(try Coding.encode(stored), for: Keys.record(record.id, id), in: databases.records)
+        try writer.transaction.put(try Coding.encodeMemory(stored), for: Keys.record(record.id, id), in: databases.records)
     }
 
     func memories(of record: CollectionRecord, _ writer: borrowing IndexWriter) throws -> [Memory] {

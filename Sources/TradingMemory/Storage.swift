@@ -1,3 +1,4 @@
+import Distance
 import FastJSON
 import Foundation
 import LMDB
@@ -191,9 +192,22 @@ enum Coding {
         }
     }
 
-    /// Decodes a stored memory (no dates inside: times are milliseconds), with the fast decoder.
+    /// A stored memory's value: its CRC-32C (u32 LE), then its JSON.
+    static func encodeMemory(_ memory: StoredMemory) throws -> [UInt8] {
+        let json = try encode(memory)
+        let sum = json.withUnsafeBytes { crc32c($0) }
+        return withUnsafeBytes(of: sum.littleEndian) { Array($0) } + json
+    }
+
+    /// Decodes a stored memory (no dates inside: times are milliseconds) after checking its
+    /// checksum, with the fast decoder.
     static func decodeMemory(from bytes: UnsafeRawBufferPointer, what: String) throws -> StoredMemory {
-        do { return try FastJSONDecoder().decode(StoredMemory.self, from: Data(bytes)) } catch {
+        guard bytes.count > 4 else { throw TradingMemoryError.storage("\(what) is truncated: the database may be corrupt") }
+        let json = UnsafeRawBufferPointer(rebasing: bytes[4...])
+        guard UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)) == crc32c(json) else {
+            throw TradingMemoryError.storage("\(what) fails its checksum: the database is corrupt (run hindsight verify)")
+        }
+        do { return try FastJSONDecoder().decode(StoredMemory.self, from: Data(json)) } catch {
             throw TradingMemoryError.storage("\(what) cannot be decoded: the database may be corrupt")
         }
     }

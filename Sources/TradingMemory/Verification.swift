@@ -34,6 +34,10 @@ extension TradingMemoryStore {
         try read { reader, snapshot in
             let findings = FindingCollector(limit: limit)
             let report = findings.report
+            for damage in try reader.damagedChunks(limit: limit) { report(nil, "checksum", damage) }
+            for damage in try ChunkHeader.damagedChunks(in: databases.attributes, name: "attribute", reader.transaction, limit: limit) {
+                report(nil, "checksum", damage)
+            }
             let records = try snapshot.allCollections(reader)
             let total = records.reduce(0) { $0 + $1.live + $1.pending }
             var checked = 0
@@ -53,7 +57,11 @@ extension TradingMemoryStore {
                     report(name, "vector", "the space holds \(space.dimension)-d vectors, the collection says \(record.configuration.dimension)")
                 }
                 let attributes = try snapshot.attributes(record, reader)
-                let memories = try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction)
+                let memories: [Memory]
+                do { memories = try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction) } catch {
+                    report(name, "record", "\(error)")
+                    continue
+                }
                 var live = Set<UInt32>(), pending = Set<UInt32>()
                 var liveByTicker: [String: Set<UInt32>] = [:]
                 var timeOf: [UInt32: Int64] = [:]

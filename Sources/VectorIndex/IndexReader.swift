@@ -87,6 +87,14 @@ public struct IndexReader: ~Copyable {
         return (0..<view.header.dimension).map { pointer.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
     }
 
+    /// Chunks of vectors, node tables and links whose checksum or header does not hold (bit rot,
+    /// a torn write outside LMDB's control, tampering), in words.
+    public func damagedChunks(limit: Int = 100) throws -> [String] {
+        try ChunkHeader.damagedChunks(in: store.databases.vectors, name: "vector", transaction, limit: limit)
+            + ChunkHeader.damagedChunks(in: store.databases.nodes, name: "node", transaction, limit: limit)
+            + ChunkHeader.damagedChunks(in: store.databases.links, name: "link", transaction, limit: limit)
+    }
+
     /// The live (not deleted) vectors of `graph`, in node order.
     public func liveVectors(of graph: GraphID) throws -> [VectorID] {
         let view = try graphView(graph)

@@ -226,6 +226,12 @@ struct DatabaseDirectory {
     let lockFileWasMissing: Bool
 
     static let lmdbMagic: UInt32 = 0xBEEF_C0DE
+    // Offsets in a meta page (64-bit LMDB 0.9): after the 16-byte page header come mm_magic,
+    // mm_version, mm_address, mm_mapsize, two 48-byte MDB_db records (the first one's md_pad holds
+    // the page size), mm_last_pg and mm_txnid.
+    static let metaPageSizeOffset = 16 + 4 + 4 + 8 + 8
+    static let metaLastPageOffset = 16 + 4 + 4 + 8 + 8 + 2 * 48
+    static let metaTransactionOffset = metaLastPageOffset + 8
 
     static func inspect(path: String, create: Bool) throws -> DatabaseDirectory {
         let files = FileManager.default
@@ -248,13 +254,34 @@ struct DatabaseDirectory {
             throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb cannot be read")
         }
         defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 24)) ?? Data()
-        guard head.count >= 24 else {
+        let head = (try? handle.read(upToCount: 152)) ?? Data()
+        guard head.count >= 152 else {
             throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb is truncated (\(head.count) bytes)")
         }
         let magic = head.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }
         guard magic == lmdbMagic else {
             throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb is not an LMDB file")
+        }
+        // LMDB's two meta pages (page 0 and page 1) name the last page in use: a file shorter than
+        // that was truncated, and reading it would fault.
+        let pageSize = head.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaPageSizeOffset, as: UInt32.self))) }
+        let fileSize = (try? handle.seekToEnd()).map(Int.init) ?? 0
+        guard pageSize >= 512, pageSize <= 65_536, pageSize.nonzeroBitCount == 1, fileSize >= 2 * pageSize else {
+            throw IndexError.corrupt("\(dataPath) is truncated or damaged (\(fileSize) bytes)")
+        }
+        try handle.seek(toOffset: UInt64(pageSize))
+        let second = (try? handle.read(upToCount: 152)) ?? Data()
+        func meta(_ page: Data) -> (lastPage: Int, transaction: UInt64)? {
+            guard page.count >= 152, page.withUnsafeBytes({ UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }) == lmdbMagic else { return nil }
+            return page.withUnsafeBytes { (Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaLastPageOffset, as: UInt64.self))),
+                                           UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaTransactionOffset, as: UInt64.self))) }
+        }
+        let metas = [meta(head), meta(second)].compactMap { $0 }
+        guard let newest = metas.max(by: { $0.transaction < $1.transaction }) else {
+            throw IndexError.corrupt("\(dataPath) has no valid LMDB meta page")
+        }
+        guard fileSize >= (newest.lastPage + 1) * pageSize else {
+            throw IndexError.corrupt("\(dataPath) is truncated: its last page is \(newest.lastPage) but it holds \(fileSize / pageSize) pages")
         }
         return DatabaseDirectory(path: path, lockFileWasMissing: lockMissing)
     }

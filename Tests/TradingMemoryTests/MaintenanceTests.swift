@@ -170,3 +170,84 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
         }
     }
 }
+
+/// Files of a directory and their bytes.
+private func snapshot(_ path: String) -> [String: Data] {
+    var files: [String: Data] = [:]
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name != "lock.mdb" {
+        files[name] = FileManager.default.contents(atPath: path + "/" + name)
+    }
+    return files
+}
+
+@Suite struct CorruptInputTests {
+    private func makeDatabase(_ path: String) throws {
+        let store = try TradingMemoryStore(path: path)
+        try store.createCollection("c", configuration: CollectionConfiguration(dimension: 16))
+        try store.add((0..<300).map { memory($0, vector: clusteredVectors(count: 1, dimension: 16, seed: UInt64($0))[0], ticker: "T\($0 % 3)",
+                                             time: epoch2022, id: "m\($0)") }, to: "c")
+        store.close()
+    }
+
+    @Test func truncatedDataFileIsAClearErrorAndNothingChanges() throws {
+        try withTemporaryDirectory { path in
+            try makeDatabase(path)
+            let size = (try FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as! Int)
+            let handle = try #require(FileHandle(forWritingAtPath: path + "/data.mdb"))
+            try handle.truncate(atOffset: UInt64(size / 2))
+            try handle.close()
+            let before = snapshot(path)
+            let error = #expect(throws: IndexError.self) { try TradingMemoryStore(path: path) }
+            #expect(error?.description.contains("truncated") == true)
+            #expect(throws: IndexError.self) { try TradingMemoryStore(path: path, options: EnvironmentOptions(readOnly: true)) }
+            #expect(snapshot(path) == before)
+        }
+    }
+
+    @Test func bitFlipsInVectorsAndRecordsAreFoundByVerify() throws {
+        try withTemporaryDirectory { path in
+            try makeDatabase(path)
+            var bytes = [UInt8](FileManager.default.contents(atPath: path + "/data.mdb")!)
+            // The vector chunk: header "HSHK", space 1, chunk 0, 300 elements; flip a bit well inside its vectors.
+            let magic: [UInt8] = [0x48, 0x53, 0x48, 0x4B]
+            func isVectorChunk(_ offset: Int) -> Bool {
+                Array(bytes[offset..<offset + 4]) == magic && bytes[offset + 4] == 1 && bytes[offset + 8] == 0 && bytes[offset + 12] == 0x2C && bytes[offset + 13] == 1
+            }
+            // LMDB keeps older copies of pages in free pages: damage every copy.
+            let chunks = (0..<bytes.count - 16).filter(isVectorChunk)
+            #expect(chunks.count >= 2, "the vector chunk and the attribute chunk")
+            for chunk in chunks { bytes[chunk + 48 + 400] ^= 0x10 }
+            // A record: flip a bit inside a situation text.
+            let text = Array("situation 17\"".utf8)
+            func isText(_ offset: Int) -> Bool { Array(bytes[offset..<offset + text.count]) == text }
+            let records = (0..<bytes.count - text.count).filter(isText)
+            #expect(!records.isEmpty)
+            for record in records { bytes[record + 3] ^= 0x01 }
+            try Data(bytes).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+            let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(readOnly: true))
+            defer { store.close() }
+            let report = try store.verify()
+            #expect(report.findings.contains { $0.check == "checksum" && $0.message.contains("vector chunk") }, "\(report.findings)")
+            #expect(report.findings.contains { $0.check == "checksum" && $0.message.contains("attribute chunk") }, "\(report.findings)")
+            #expect(report.findings.contains { $0.check == "record" && $0.message.contains("checksum") }, "\(report.findings)")
+            let error = #expect(throws: TradingMemoryError.self) { try store.memory(callerID: "m17", in: "c") }
+            #expect(error?.description.contains("checksum") == true)
+        }
+    }
+
+    @Test func mapSizeLimitBelowTheFileIsAClearError() throws {
+        try withTemporaryDirectory { path in
+            try makeDatabase(path)
+            let before = snapshot(path)
+            let error = #expect(throws: (any Error).self) {
+                try TradingMemoryStore(path: path, options: EnvironmentOptions(mapSizeBytes: 64 << 10, maxMapSizeBytes: 64 << 10))
+            }
+            #expect("\(error!)".contains("limit"))
+            #expect(snapshot(path)["data.mdb"] == before["data.mdb"])
+            // A small initial map is fine: it grows to the file.
+            let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(mapSizeBytes: 64 << 10))
+            #expect(try store.collection("c").count == 300)
+            store.close()
+        }
+    }
+}

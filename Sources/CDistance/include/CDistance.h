@@ -44,3 +44,16 @@ static inline void hs_prefetch(const void *address, size_t bytes, size_t max_lin
 #endif
 
 #endif
+
+#ifndef HINDSIGHT_CRC32C
+#define HINDSIGHT_CRC32C
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// CRC-32C (Castagnoli) of `count` bytes, continuing from `crc` (0 to start): SSE4.2 when the
+/// CPU has it, a table otherwise. Checksums of stored chunks and records, checked by `verify`.
+uint32_t hs_crc32c(uint32_t crc, const void *bytes, size_t count);
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,5 +1,6 @@
 internal import Glibc
 package import LMDB
+internal import Distance
 
 /// How an array of fixed-size elements is cut into LMDB values ("chunks").
 ///
@@ -49,21 +50,38 @@ package struct ChunkLayout: Sendable, Equatable {
     package var fullChunkBytes: Int { valueBytes(elements: elementsPerChunk) }
 }
 
-/// The fixed header of every chunk value: what the chunk is, for checks after a crash or a bit flip.
+/// The fixed header of every chunk value: what the chunk is and a CRC-32C of its contents, for
+/// checks after a crash or a bit flip (`verify` recomputes the checksums).
 package struct ChunkHeader: Equatable {
     package static let magic: UInt32 = 0x4B48_5348  // "HSHK" little-endian
     /// A sparse chunk: a presence bitmap, then only the present elements, packed.
     package static let sparseMagic: UInt32 = 0x5348_5348  // "HSHS"
-    package static let bytes = 16
+    package static let bytes = 32
     package var owner: UInt32
     package var chunk: UInt32
     package var elements: UInt32
+    /// CRC-32C of everything after the header (padding, bitmap and elements).
+    package var checksum: UInt32 = 0
 
     package func write(to buffer: UnsafeMutableRawPointer) {
         buffer.storeBytes(of: ChunkHeader.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
         buffer.storeBytes(of: owner.littleEndian, toByteOffset: 4, as: UInt32.self)
         buffer.storeBytes(of: chunk.littleEndian, toByteOffset: 8, as: UInt32.self)
         buffer.storeBytes(of: elements.littleEndian, toByteOffset: 12, as: UInt32.self)
+        buffer.storeBytes(of: checksum.littleEndian, toByteOffset: 16, as: UInt32.self)
+    }
+
+    /// Stores the CRC-32C of the bytes after the header of the value at `value` (`count` bytes long).
+    package static func seal(_ value: UnsafeMutableRawBufferPointer) {
+        let sum = crc32c(UnsafeRawBufferPointer(rebasing: value[bytes...]))
+        value.baseAddress!.storeBytes(of: sum.littleEndian, toByteOffset: 16, as: UInt32.self)
+    }
+
+    /// Whether the stored checksum matches the value's contents.
+    package static func isIntact(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard value.count >= bytes else { return false }
+        let stored = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        return stored == crc32c(UnsafeRawBufferPointer(rebasing: value[bytes...]))
     }
 
     package init(owner: UInt32, chunk: UInt32, elements: UInt32) {
@@ -90,6 +108,7 @@ package struct ChunkHeader: Equatable {
         owner = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         chunk = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         elements = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        checksum = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
     }
 }
 
@@ -279,6 +298,7 @@ package final class ChunkTable {
                     value.baseAddress!.storeBytes(of: bits.littleEndian, toByteOffset: ChunkHeader.bytes + 8 * word, as: UInt64.self)
                 }
                 packed.withUnsafeBytes { (value.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                ChunkHeader.seal(value)
             }
         }
         return present.count
@@ -352,6 +372,7 @@ package final class ChunkTable {
                     value.initializeMemory(as: UInt8.self, repeating: 0)
                     header.write(to: value.baseAddress!)
                     (value.baseAddress! + layout.headerBytes).copyMemory(from: buffer, byteCount: count * layout.elementBytes)
+                    ChunkHeader.seal(value)
                 }
             }
             storedElements[chunk] = count
@@ -369,5 +390,26 @@ package final class ChunkTable {
             bitmaps[chunk] = nil
         }
         storedElements[chunk] = nil
+    }
+}
+
+extension ChunkHeader {
+    /// Every chunk value of `database` whose checksum or header does not hold, in words.
+    package static func damagedChunks<Mode>(in database: Database, name: String, _ transaction: borrowing Transaction<Mode>,
+                                            limit: Int = 100) throws -> [String] {
+        var findings: [String] = []
+        try storage {
+            try transaction.forEach(in: database) { key, value in
+                var reader = KeyReader(key)
+                let owner = reader.readUInt32().map(String.init) ?? "?", chunk = reader.readUInt32().map(String.init) ?? "?"
+                if ChunkHeader(value) == nil {
+                    findings.append("\(name) chunk \(chunk) of \(owner) has no chunk header")
+                } else if !isIntact(value) {
+                    findings.append("\(name) chunk \(chunk) of \(owner) fails its checksum")
+                }
+                return findings.count < limit
+            }
+        }
+        return findings
     }
 }
