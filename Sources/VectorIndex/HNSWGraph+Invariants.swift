@@ -2,7 +2,7 @@
 extension GraphView {
     /// Every violated invariant, in words; empty when the graph is sound.
     ///
-    /// Checks: the node table and slots cover every node; each node's vector exists; link counts
+    /// Checks: the node table and slots cover every node; each live node's vector exists; link counts
     /// are within capacity; links point to existing nodes other than the node itself, on levels
     /// the target has; upper slots exist exactly for levels 1...level; a live entry point sits on
     /// the top level whenever a live node exists; and every live node is reachable on layer 0 from
@@ -18,10 +18,13 @@ extension GraphView {
             guard nodes.element(node) != nil else { report("node \(node) has no entry in the node table"); continue }
             guard let slot0 = slots.element(node) else { report("node \(node) has no layer-0 slot"); continue }
             let entry = nodeEntry(node)
-            if entry & IndexFormat.tombstoneBit == 0 { live += 1 }
             let vectorID = entry & ~IndexFormat.tombstoneBit
-            if Int(vectorID) >= space.header.count || space.vectors.element(vectorID) == nil {
-                report("node \(node) points to vector \(vectorID), which \(space.id) does not hold")
+            if entry & IndexFormat.tombstoneBit == 0 {
+                live += 1
+                // A deleted node may have lost its vector to compaction; a live one never does.
+                if Int(vectorID) >= space.header.count || space.vectors.element(vectorID) == nil {
+                    report("node \(node) points to vector \(vectorID), which \(space.id) does not hold")
+                }
             }
             levels[Int(node)] = LinkSlot.level(slot0)
             if LinkSlot.count(slot0) > m0 { report("node \(node) has \(LinkSlot.count(slot0)) links on layer 0, more than \(m0)") }
@@ -41,6 +44,10 @@ extension GraphView {
                     if target >= nodeCount { report("node \(node) links to missing node \(target) on layer \(layer)"); continue }
                     if target == node { report("node \(node) links to itself on layer \(layer)") }
                     if levels[Int(target)] < layer { report("node \(node) links to node \(target) on layer \(layer), above its level") }
+                    let targetEntry = nodeEntry(target)
+                    if targetEntry & IndexFormat.tombstoneBit != 0 && space.vectors.element(targetEntry & ~IndexFormat.tombstoneBit) == nil {
+                        report("node \(node) links to deleted node \(target), whose vector is gone")
+                    }
                 }
             }
         }
