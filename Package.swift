@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "VectorIndex", dependencies: ["LMDB", "Distance", "CDistance"]),
         .target(name: "FastJSON"),
         .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB", "FastJSON", "Distance"]),
-        .target(name: "Embedding"),
+        .target(name: "CTransformer"),
+        .target(name: "Embedding", dependencies: ["CTransformer", "FastJSON"]),
         .target(name: "APIModels", dependencies: ["TradingMemory", "VectorIndex", "FastJSON"]),
         .target(name: "AgentMemory", dependencies: ["TradingMemory", "VectorIndex", "Embedding", "APIModels", "FastJSON"]),
         .target(name: "Server", dependencies: ["TradingMemory", "VectorIndex", "Embedding", "APIModels", "FastJSON",
@@ -57,7 +58,7 @@ let package = Package(
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "CLITests", dependencies: ["hindsight", "TestSupport"]),
         .testTarget(name: "FastJSONTests", dependencies: ["FastJSON", "TestSupport"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "TestSupport"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "CTransformer", "TestSupport"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]
 )

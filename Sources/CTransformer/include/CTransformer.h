@@ -1,0 +1,60 @@
+// Numeric kernels of the transformer forward pass (module Embedding): a packed matrix product with
+// per-ISA micro-kernels chosen once at run time, and the element-wise steps (layer norm, GELU,
+// softmax). Plain C so that the hot loops are vectorised the same way in debug and release builds
+// of the Swift package.
+#ifndef HINDSIGHT_CTRANSFORMER_H
+#define HINDSIGHT_CTRANSFORMER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A matrix-product kernel (one per instruction set). A matrix packed for one kernel is only valid
+/// with that kernel.
+typedef struct hs_gemm_kernel hs_gemm_kernel;
+
+/// The fastest kernel this CPU runs.
+const hs_gemm_kernel *hs_gemm_best_kernel(void);
+
+/// The kernel named `name` ("avx512", "avx2", "portable"), or NULL when this CPU cannot run it.
+const hs_gemm_kernel *hs_gemm_named_kernel(const char *name);
+
+/// The kernel's name.
+const char *hs_gemm_kernel_name(const hs_gemm_kernel *kernel);
+
+/// The number of floats of a packed `k` x `n` right-hand matrix.
+size_t hs_gemm_packed_count(const hs_gemm_kernel *kernel, int n, int k);
+
+/// Packs a right-hand matrix given as its transpose: `b` holds `n` rows of `k` floats (row `j` is
+/// column `j` of the product's right-hand side; the layout of a linear layer's weight), row stride
+/// `ldb`. `packed` receives `hs_gemm_packed_count(kernel, n, k)` floats; padding columns are zero.
+void hs_gemm_pack_transposed(const hs_gemm_kernel *kernel, const float *b, size_t ldb, int n, int k, float *packed);
+
+/// Packs a right-hand matrix given as `k` rows of `n` floats, row stride `ldb`.
+void hs_gemm_pack(const hs_gemm_kernel *kernel, const float *b, size_t ldb, int k, int n, float *packed);
+
+/// C = alpha * A * B (+ bias on every row) (+ C when `accumulate` is non-zero), where A is `m` x `k`
+/// (row stride `lda`), B is packed `k` x `n` for `kernel`, C is `m` x `n` (row stride `ldc`);
+/// `bias` may be NULL.
+void hs_gemm(const hs_gemm_kernel *kernel, int m, int n, int k, float alpha, const float *a, size_t lda,
+             const float *packed, const float *bias, int accumulate, float *c, size_t ldc);
+
+/// Layer normalisation of `rows` rows of `n` floats (stride `n`), in place:
+/// x = (x - mean) / sqrt(var + eps) * gamma + beta.
+void hs_layer_norm(float *x, size_t rows, int n, const float *gamma, const float *beta, float eps);
+
+/// x = x * 0.5 * (1 + erf(x / sqrt 2)) in place (erf to about 1.5e-7).
+void hs_gelu(float *x, size_t count);
+
+/// Softmax of each of `rows` rows over its first `n` floats (stride `ld`), in place.
+void hs_softmax_rows(float *x, int rows, int n, size_t ld);
+
+/// exp(x) for each of `count` floats, in place (relative error about 2e-7; inputs below -87 give 0).
+void hs_exp(float *x, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

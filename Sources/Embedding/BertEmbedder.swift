@@ -1,0 +1,207 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// What to do with a text longer than the model's sequence length.
+public enum LongTextPolicy: Sendable, Hashable {
+    /// Keep the first word pieces (sentence-transformers' behaviour): the tail of the text is ignored.
+    case truncate
+    /// Cover the text with windows of the model's length that overlap by `overlap` word pieces; the
+    /// text's vector is the mean of the windows' vectors, re-normalised. At most
+    /// ``LongTextPolicy/maxWindows`` windows: the rest of a longer text is ignored.
+    case windows(overlap: Int)
+
+    /// The most windows one text is cut into (about 50,000 word pieces of English at the default overlap).
+    public static let maxWindows = 256
+
+    /// The suffix this policy adds to a model's name, so that a collection records it and text
+    /// embedded otherwise is refused: "" for truncation, "+windows(overlap:64)" for windows.
+    public var modelSuffix: String {
+        switch self {
+        case .truncate: ""
+        case .windows(let overlap): "+windows(overlap:\(overlap))"
+        }
+    }
+
+    /// Splits a recorded model name into the base model and its policy.
+    public static func parse(modelName: String) -> (base: String, policy: LongTextPolicy) {
+        if modelName.hasSuffix(")"), let range = modelName.range(of: "+windows(overlap:", options: .backwards),
+           let overlap = Int(modelName[range.upperBound...].dropLast()), overlap >= 0 {
+            return (String(modelName[..<range.lowerBound]), .windows(overlap: overlap))
+        }
+        return (modelName, .truncate)
+    }
+}
+
+/// A sentence-transformers BERT model run on the CPU: no network, no API, nothing per query.
+///
+/// Loads any BERT-family model directory (``ModelDirectory``): all-MiniLM-L6-v2 (mean pooling,
+/// 384-d), BGE (CLS pooling), Chinese BERT models. Texts are tokenised (``WordPieceTokenizer``),
+/// sorted by length and packed into batches without padding; batches run on up to `threads`
+/// threads. Output vectors are L2-normalised.
+///
+/// The model's ``model`` name is the directory's name plus the long-text policy's suffix
+/// (``LongTextPolicy/modelSuffix``). Wrap it in ``CachingEmbedder`` to embed repeated texts once.
+public final class BertEmbedder: Embedder {
+    public let directory: ModelDirectory
+    /// The name without the long-text suffix.
+    public let baseName: String
+    public let longText: LongTextPolicy
+    /// Threads used by one call.
+    public let threads: Int
+    /// Word pieces per batch (the sum of the sequences' lengths).
+    public let tokensPerBatch: Int
+    private let encoder: BertEncoder
+    private let workspaces: Mutex<[EncoderWorkspace]>
+    private let queue = DispatchQueue(label: "hindsight.embedding", attributes: .concurrent)
+
+    public var model: String { baseName + longText.modelSuffix }
+    /// The dimension of the vectors.
+    public var dimension: Int { directory.configuration.hiddenSize }
+    /// The longest token sequence the model reads at once.
+    public var maxSequenceLength: Int { directory.maxSequenceLength }
+    /// The name of the matrix-product kernel in use ("avx512", "avx2" or "portable").
+    public var kernel: String { encoder.weights.kernel.name }
+
+    /// Loads the model in `directory`. `name` overrides ``ModelDirectory/defaultName``.
+    public convenience init(directory path: String, name: String? = nil, longText: LongTextPolicy = .truncate,
+                            threads: Int? = nil, tokensPerBatch: Int = 2048) throws(EmbeddingError) {
+        try self.init(directory: path, name: name, longText: longText, threads: threads, tokensPerBatch: tokensPerBatch, kernel: .best)
+    }
+
+    /// Loads the model with a given matrix-product kernel (tests and benchmarks compare them).
+    package convenience init(directory path: String, name: String? = nil, longText: LongTextPolicy = .truncate,
+                             threads: Int? = nil, tokensPerBatch: Int = 2048, kernel: GemmKernel) throws(EmbeddingError) {
+        let directory = try ModelDirectory(path: path)
+        let file = try SafeTensorsFile(path: directory.safetensorsPath)
+        let weights = try BertWeights(file: file, configuration: directory.configuration, kernel: kernel)
+        self.init(directory: directory, weights: weights, name: name ?? directory.defaultName, longText: longText,
+                  threads: threads, tokensPerBatch: tokensPerBatch)
+    }
+
+    private init(directory: ModelDirectory, weights: BertWeights, name: String, longText: LongTextPolicy, threads: Int?,
+                 tokensPerBatch: Int) {
+        self.directory = directory
+        self.baseName = name
+        self.longText = longText
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.tokensPerBatch = max(directory.maxSequenceLength, tokensPerBatch)
+        self.encoder = BertEncoder(weights: weights)
+        self.workspaces = Mutex([])
+    }
+
+    /// The same model (weights shared) with another long-text policy or thread count.
+    public func with(longText: LongTextPolicy? = nil, threads: Int? = nil) -> BertEmbedder {
+        BertEmbedder(directory: directory, weights: encoder.weights, name: baseName, longText: longText ?? self.longText,
+                     threads: threads ?? self.threads, tokensPerBatch: tokensPerBatch)
+    }
+
+    /// The variant of this model that a collection recorded as `modelName`, or nil when it names
+    /// another model.
+    public func variant(forModel modelName: String) -> BertEmbedder? {
+        let (base, policy) = LongTextPolicy.parse(modelName: modelName)
+        guard base == baseName else { return nil }
+        return policy == longText ? self : with(longText: policy)
+    }
+
+    /// The token ids the model reads for `text`: `[CLS]`, word pieces, `[SEP]`, truncated to the
+    /// model's sequence length.
+    public func tokenize(_ text: String) -> [Int32] {
+        directory.tokenizer.encode(text, maxLength: maxSequenceLength)
+    }
+
+    /// The token sequences of `text` under the long-text policy (one unless it is windowed).
+    func sequences(_ text: String) -> [[Int32]] {
+        let tokenizer = directory.tokenizer
+        let pieces = tokenizer.wordPieces(text)
+        let window = maxSequenceLength - 2
+        guard case .windows(let overlap) = longText, pieces.count > window else {
+            return [[tokenizer.classifierID] + pieces.prefix(window) + [tokenizer.separatorID]]
+        }
+        let stride = max(1, window - min(max(0, overlap), window - 1))
+        var starts = Array(Swift.stride(from: 0, to: pieces.count - window, by: stride))
+        starts.append(pieces.count - window)  // the last window ends with the text
+        if starts.count > LongTextPolicy.maxWindows { starts = Array(starts.prefix(LongTextPolicy.maxWindows)) }
+        return starts.map { [tokenizer.classifierID] + pieces[$0..<($0 + window)] + [tokenizer.separatorID] }
+    }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.embedSynchronously(texts)) }
+        }
+    }
+
+    /// ``embed(_:)`` on the calling thread (and `threads - 1` helpers).
+    public func embedSynchronously(_ texts: [String]) -> [[Float]] {
+        var sequences: [[Int32]] = []
+        var owner: [Int] = []
+        for (index, text) in texts.enumerated() {
+            for sequence in self.sequences(text) {
+                sequences.append(sequence)
+                owner.append(index)
+            }
+        }
+        let vectors = encode(sequences)
+        // A text's vector is the mean of its windows' vectors, re-normalised.
+        var sums = [[Float]](repeating: [], count: texts.count)
+        var counts = [Int](repeating: 0, count: texts.count)
+        for (index, vector) in zip(owner, vectors) {
+            if sums[index].isEmpty { sums[index] = vector } else { for j in vector.indices { sums[index][j] += vector[j] } }
+            counts[index] += 1
+        }
+        return zip(sums, counts).map { $1 == 1 ? $0 : normalized($0) }
+    }
+
+    /// The vectors of token sequences, in order.
+    func encode(_ sequences: [[Int32]]) -> [[Float]] {
+        // Sort by length and cut into batches of at most `tokensPerBatch` tokens.
+        let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
+        var batches: [[Int]] = []
+        var current: [Int] = []
+        var currentTokens = 0
+        for index in order {
+            let length = sequences[index].count
+            if !current.isEmpty && currentTokens + length > tokensPerBatch {
+                batches.append(current)
+                current = []
+                currentTokens = 0
+            }
+            current.append(index)
+            currentTokens += length
+        }
+        if !current.isEmpty { batches.append(current) }
+
+        let batchList = batches
+        let results = Mutex([[Float]](repeating: [], count: sequences.count))
+        let next = Atomic<Int>(0)
+        let workers = min(threads, batchList.count)
+        let work = { @Sendable () in
+            let workspace = self.takeWorkspace()
+            defer { self.returnWorkspace(workspace) }
+            while true {
+                let batch = next.add(1, ordering: .relaxed).oldValue
+                guard batch < batchList.count else { return }
+                let vectors = self.encoder.encode(batchList[batch].map { sequences[$0] }, pooling: self.directory.pooling,
+                                                  workspace: workspace)
+                results.withLock { results in
+                    for (index, vector) in zip(batchList[batch], vectors) { results[index] = vector }
+                }
+            }
+        }
+        if workers <= 1 {
+            work()
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
+        }
+        return results.withLock { $0 }
+    }
+
+    private func takeWorkspace() -> EncoderWorkspace {
+        workspaces.withLock { $0.popLast() } ?? EncoderWorkspace()
+    }
+
+    private func returnWorkspace(_ workspace: EncoderWorkspace) {
+        workspaces.withLock { $0.append(workspace) }
+    }
+}

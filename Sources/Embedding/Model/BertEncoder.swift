@@ -1,0 +1,256 @@
+import CTransformer
+
+/// A matrix-product kernel of CTransformer (AVX-512, AVX2+FMA or portable C).
+package struct GemmKernel: @unchecked Sendable, Hashable {
+    let handle: OpaquePointer
+
+    /// The fastest kernel this CPU runs.
+    package static var best: GemmKernel { GemmKernel(handle: hs_gemm_best_kernel()) }
+
+    /// The kernel named `name` ("avx512", "avx2", "portable"), or nil when this CPU cannot run it.
+    package init?(named name: String) {
+        guard let handle = hs_gemm_named_kernel(name) else { return nil }
+        self.handle = handle
+    }
+
+    private init(handle: OpaquePointer) { self.handle = handle }
+
+    package var name: String { String(cString: hs_gemm_kernel_name(handle)) }
+}
+
+/// A linear layer y = x Wᵀ + b with W packed for `hs_gemm`.
+struct PackedLinear: @unchecked Sendable {
+    let kernel: GemmKernel
+    let inputs: Int
+    let outputs: Int
+    let packed: FloatBuffer
+    let bias: FloatBuffer
+
+    /// Packs `weight` (`outputs` rows of `inputs` floats, PyTorch's layout) and copies `bias`.
+    init(kernel: GemmKernel, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inputs: Int, outputs: Int) {
+        self.kernel = kernel
+        self.inputs = inputs
+        self.outputs = outputs
+        packed = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(outputs), Int32(inputs)))
+        hs_gemm_pack_transposed(kernel.handle, weight, inputs, Int32(outputs), Int32(inputs), packed.pointer)
+        self.bias = FloatBuffer(copying: bias, count: outputs)
+    }
+
+    /// output[r] = input[r] Wᵀ + b (+ output[r] when `accumulate`), for `rows` rows.
+    func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        hs_gemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), 1, input, inputs, packed.pointer, bias.pointer, accumulate ? 1 : 0,
+                output, outputs)
+    }
+}
+
+/// Scale and shift of a layer normalisation.
+struct LayerNorm: @unchecked Sendable {
+    let gamma: FloatBuffer
+    let beta: FloatBuffer
+    let epsilon: Float
+
+    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        hs_layer_norm(x, rows, Int32(gamma.count), gamma.pointer, beta.pointer, epsilon)
+    }
+}
+
+/// A BERT encoder's weights, read from safetensors and packed for the matrix-product kernel.
+final class BertWeights: Sendable {
+    struct Layer: Sendable {
+        /// Query, key and value projections fused: output columns [q | k | v].
+        let attention: PackedLinear
+        let attentionOutput: PackedLinear
+        let attentionNorm: LayerNorm
+        let intermediate: PackedLinear
+        let output: PackedLinear
+        let outputNorm: LayerNorm
+    }
+
+    let configuration: BertConfiguration
+    /// The matrix-product kernel the weights are packed for.
+    let kernel: GemmKernel
+    let wordEmbeddings: FloatStorage
+    let positionEmbeddings: FloatBuffer
+    let tokenTypeEmbedding: FloatBuffer  // row 0: every token is of type 0
+    let embeddingNorm: LayerNorm
+    let layers: [Layer]
+
+    init(file: SafeTensorsFile, configuration c: BertConfiguration, kernel: GemmKernel = .best) throws(EmbeddingError) {
+        configuration = c
+        self.kernel = kernel
+        let h = c.hiddenSize
+        func vector(_ name: String, _ count: Int) throws(EmbeddingError) -> FloatBuffer {
+            let storage = try file.floats(name, shape: [count])
+            return FloatBuffer(copying: storage.pointer, count: count)
+        }
+        func norm(_ prefix: String) throws(EmbeddingError) -> LayerNorm {
+            LayerNorm(gamma: try vector(prefix + ".weight", h), beta: try vector(prefix + ".bias", h), epsilon: c.layerNormEpsilon)
+        }
+        func linear(_ prefix: String, inputs: Int, outputs: Int) throws(EmbeddingError) -> PackedLinear {
+            let weight = try file.floats(prefix + ".weight", shape: [outputs, inputs])
+            let bias = try file.floats(prefix + ".bias", shape: [outputs])
+            return PackedLinear(kernel: kernel, weight: weight.pointer, bias: bias.pointer, inputs: inputs, outputs: outputs)
+        }
+        wordEmbeddings = try file.floats("embeddings.word_embeddings.weight", shape: [c.vocabularySize, h])
+        positionEmbeddings = FloatBuffer(copying: try file.floats("embeddings.position_embeddings.weight", shape: [c.maxPositions, h]).pointer,
+                                         count: c.maxPositions * h)
+        tokenTypeEmbedding = FloatBuffer(copying: try file.floats("embeddings.token_type_embeddings.weight", shape: [c.typeVocabularySize, h]).pointer,
+                                         count: h)
+        embeddingNorm = try norm("embeddings.LayerNorm")
+        var layers: [Layer] = []
+        for index in 0..<c.layers {
+            let prefix = "encoder.layer.\(index)."
+            // Fuse Q, K and V into one (3h x h) weight so that one product computes all three.
+            let fusedWeight = FloatBuffer(count: 3 * h * h)
+            let fusedBias = FloatBuffer(count: 3 * h)
+            for (part, name) in ["query", "key", "value"].enumerated() {
+                let weight = try file.floats(prefix + "attention.self.\(name).weight", shape: [h, h])
+                let bias = try file.floats(prefix + "attention.self.\(name).bias", shape: [h])
+                (fusedWeight.pointer + part * h * h).update(from: weight.pointer, count: h * h)
+                (fusedBias.pointer + part * h).update(from: bias.pointer, count: h)
+            }
+            layers.append(Layer(
+                attention: PackedLinear(kernel: kernel, weight: fusedWeight.pointer, bias: fusedBias.pointer, inputs: h, outputs: 3 * h),
+                attentionOutput: try linear(prefix + "attention.output.dense", inputs: h, outputs: h),
+                attentionNorm: try norm(prefix + "attention.output.LayerNorm"),
+                intermediate: try linear(prefix + "intermediate.dense", inputs: h, outputs: c.intermediateSize),
+                output: try linear(prefix + "output.dense", inputs: c.intermediateSize, outputs: h),
+                outputNorm: try norm(prefix + "output.LayerNorm")))
+        }
+        self.layers = layers
+    }
+}
+
+/// Scratch memory of one forward pass, reused from call to call (it only grows).
+final class EncoderWorkspace: @unchecked Sendable {
+    private(set) var tokenCapacity = 0
+    private(set) var lengthCapacity = 0
+    private(set) var hidden = FloatBuffer(count: 0)        // tokens x h
+    private(set) var projections = FloatBuffer(count: 0)   // tokens x 3h
+    private(set) var context = FloatBuffer(count: 0)       // tokens x h
+    private(set) var intermediate = FloatBuffer(count: 0)  // tokens x intermediate
+    private(set) var scores = FloatBuffer(count: 0)        // length x length
+    private(set) var packedKeys = FloatBuffer(count: 0)
+    private(set) var packedValues = FloatBuffer(count: 0)
+
+    func reserve(tokens: Int, longest: Int, configuration c: BertConfiguration, kernel: GemmKernel) {
+        if tokens > tokenCapacity {
+            tokenCapacity = tokens
+            hidden = FloatBuffer(count: tokens * c.hiddenSize)
+            projections = FloatBuffer(count: tokens * 3 * c.hiddenSize)
+            context = FloatBuffer(count: tokens * c.hiddenSize)
+            intermediate = FloatBuffer(count: tokens * c.intermediateSize)
+        }
+        if longest > lengthCapacity {
+            lengthCapacity = longest
+            scores = FloatBuffer(count: longest * longest)
+            packedKeys = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(longest), Int32(c.headSize)))
+            packedValues = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(c.headSize), Int32(longest)))
+        }
+    }
+}
+
+/// The forward pass. Sequences of a batch are packed one after another without padding: the
+/// dense layers run on all their tokens at once, attention runs per sequence and head.
+struct BertEncoder: Sendable {
+    let weights: BertWeights
+
+    /// The pooled, L2-normalised vector of each token sequence (`[CLS] … [SEP]`, ids below the
+    /// vocabulary size, at most `maxPositions` long).
+    func encode(_ sequences: some Collection<[Int32]>, pooling: PoolingMode, workspace: EncoderWorkspace) -> [[Float]] {
+        let c = weights.configuration
+        let h = c.hiddenSize
+        let tokens = sequences.reduce(0) { $0 + $1.count }
+        let longest = sequences.reduce(0) { max($0, $1.count) }
+        guard tokens > 0 else { return sequences.map { _ in [] } }
+        let kernel = weights.kernel.handle
+        workspace.reserve(tokens: tokens, longest: longest, configuration: c, kernel: weights.kernel)
+        let x = workspace.hidden.pointer
+
+        // Embeddings: word + position + token type 0, then layer norm.
+        var row = 0
+        let word = weights.wordEmbeddings.pointer
+        for sequence in sequences {
+            for (position, id) in sequence.enumerated() {
+                let out = x + row * h
+                let wordRow = word + Int(id) * h
+                let positionRow = weights.positionEmbeddings.pointer + position * h
+                for j in 0..<h { out[j] = wordRow[j] + positionRow[j] + weights.tokenTypeEmbedding.pointer[j] }
+                row += 1
+            }
+        }
+        weights.embeddingNorm.apply(x, rows: tokens)
+
+        let heads = c.attentionHeads, headSize = c.headSize
+        let scale = 1 / Float(headSize).squareRoot()
+        let qkv = workspace.projections.pointer
+        let context = workspace.context.pointer
+        let scores = workspace.scores.pointer
+        for layer in weights.layers {
+            layer.attention.apply(x, rows: tokens, into: qkv)
+            var offset = 0
+            for sequence in sequences {
+                let n = sequence.count
+                let base = qkv + offset * 3 * h
+                for head in 0..<heads {
+                    let query = base + head * headSize
+                    let key = base + h + head * headSize
+                    let value = base + 2 * h + head * headSize
+                    hs_gemm_pack_transposed(kernel, key, 3 * h, Int32(n), Int32(headSize), workspace.packedKeys.pointer)
+                    hs_gemm(kernel, Int32(n), Int32(n), Int32(headSize), scale, query, 3 * h, workspace.packedKeys.pointer, nil, 0, scores, n)
+                    hs_softmax_rows(scores, Int32(n), Int32(n), n)
+                    hs_gemm_pack(kernel, value, 3 * h, Int32(n), Int32(headSize), workspace.packedValues.pointer)
+                    hs_gemm(kernel, Int32(n), Int32(headSize), Int32(n), 1, scores, n, workspace.packedValues.pointer, nil, 0,
+                            context + offset * h + head * headSize, h)
+                }
+                offset += n
+            }
+            // x = LayerNorm(x + context Woᵀ + bo); x = LayerNorm(x + GELU(x Wiᵀ + bi) W2ᵀ + b2)
+            layer.attentionOutput.apply(context, rows: tokens, into: x, accumulate: true)
+            layer.attentionNorm.apply(x, rows: tokens)
+            layer.intermediate.apply(x, rows: tokens, into: workspace.intermediate.pointer)
+            hs_gelu(workspace.intermediate.pointer, tokens * c.intermediateSize)
+            layer.output.apply(workspace.intermediate.pointer, rows: tokens, into: x, accumulate: true)
+            layer.outputNorm.apply(x, rows: tokens)
+        }
+
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(sequences.count)
+        var offset = 0
+        for sequence in sequences {
+            let n = sequence.count
+            var pooled = [Float](repeating: 0, count: h)
+            switch pooling {
+            case .cls:
+                for j in 0..<h { pooled[j] = x[offset * h + j] }
+            case .mean:
+                for t in 0..<n {
+                    let tokenRow = x + (offset + t) * h
+                    for j in 0..<h { pooled[j] += tokenRow[j] }
+                }
+                let inverse = 1 / Float(max(1, n))
+                for j in 0..<h { pooled[j] *= inverse }
+            }
+            vectors.append(normalized(pooled))
+            offset += n
+        }
+        return vectors
+    }
+}
+
+/// `vector` scaled to unit length (a zero vector stays zero).
+func normalized(_ vector: [Float]) -> [Float] {
+    var squares: Double = 0
+    for value in vector { squares += Double(value) * Double(value) }
+    guard squares > 0 else { return vector }
+    let inverse = Float(1 / squares.squareRoot())
+    return vector.map { $0 * inverse }
+}
+
+extension FloatBuffer {
+    /// A copy of `count` floats from `source`.
+    convenience init(copying source: UnsafePointer<Float>, count: Int) {
+        self.init(count: count)
+        pointer.update(from: source, count: count)
+    }
+}
