@@ -2,6 +2,7 @@ public import Embedding
 public import Foundation
 public import TradingMemory
 public import VectorIndex
+import Synchronization
 
 /// Settings of one agent's memory.
 public struct AgentMemoryConfiguration: Sendable {
@@ -66,6 +67,8 @@ public final class AgentMemory: Sendable {
     public let engine: any MemoryEngine
     public let embedder: any Embedder
     public let configuration: AgentMemoryConfiguration
+    /// The embedder chosen for the collection once it is known to exist.
+    private let resolvedEmbedder = Mutex<(any Embedder)?>(nil)
 
     public init(collection: String, engine: any MemoryEngine, embedder: any Embedder,
                 configuration: AgentMemoryConfiguration = AgentMemoryConfiguration(), cacheCapacity: Int = 10_000) {
@@ -75,12 +78,41 @@ public final class AgentMemory: Sendable {
         self.configuration = configuration
     }
 
+    /// Embeds `texts` with the model the collection recorded (the same weights may run with another
+    /// long-text policy, see ``Embedder/embedder(forModel:)``), creating the collection with this
+    /// embedder's model and dimension on first use. Text for a collection of another model is refused.
     private func vectors(_ texts: [String]) async throws -> [[Float]] {
-        let vectors = try await embedder.embed(texts)
+        let chosen = try await collectionEmbedder()
+        let vectors = try await chosen.embedder.embed(texts)
         guard vectors.count == texts.count else {
             throw EmbeddingError.malformedResponse("\(vectors.count) vectors for \(texts.count) texts")
         }
+        if !chosen.collectionExists, let first = vectors.first {
+            let info = try await ensureCollection(dimension: first.count)
+            try checkModel(info)
+            resolvedEmbedder.withLock { $0 = chosen.embedder }
+        }
         return vectors
+    }
+
+    /// The embedder for the collection, and whether the collection exists yet.
+    private func collectionEmbedder() async throws -> (embedder: any Embedder, collectionExists: Bool) {
+        if let resolved = resolvedEmbedder.withLock({ $0 }) { return (resolved, true) }
+        let info: CollectionInfo
+        do {
+            info = try await engine.collection(collection)
+        } catch TradingMemoryError.unknownCollection {
+            return (embedder, false)
+        }
+        var chosen = embedder
+        if let model = info.configuration.embeddingModel {
+            guard let variant = embedder.embedder(forModel: model) else {
+                throw TradingMemoryError.embeddingModelMismatch(collection: collection, expected: model, actual: embedder.model)
+            }
+            chosen = variant
+        }
+        resolvedEmbedder.withLock { $0 = chosen }
+        return (chosen, true)
     }
 
     /// Creates the collection on first use, with the embedder's dimension and model name.
@@ -92,7 +124,7 @@ public final class AgentMemory: Sendable {
     }
 
     private func checkModel(_ info: CollectionInfo) throws {
-        if let model = info.configuration.embeddingModel, model != embedder.model {
+        if let model = info.configuration.embeddingModel, embedder.embedder(forModel: model) == nil {
             throw TradingMemoryError.embeddingModelMismatch(collection: collection, expected: model, actual: embedder.model)
         }
     }
@@ -106,8 +138,6 @@ public final class AgentMemory: Sendable {
                               date: Date? = nil) async throws -> [MemoryID] {
         guard !pairs.isEmpty else { return [] }
         let vectors = try await vectors(pairs.map(\.situation))
-        let info = try await ensureCollection(dimension: vectors[0].count)
-        try checkModel(info)
         let time = date ?? configuration.asOf ?? Date()
         let memories = zip(pairs, vectors).map { pair, vector in
             NewMemory(ticker: ticker ?? configuration.ticker, time: time, situation: pair.situation, reflection: pair.recommendation,
@@ -122,8 +152,6 @@ public final class AgentMemory: Sendable {
                             decay: DecayFunction? = nil) async throws -> [MemoryMatch] {
         guard nMatches > 0 else { return [] }
         let vector = try await vectors([situation])[0]
-        let info = try await ensureCollection(dimension: vector.count)
-        try checkModel(info)
         let ticker = ticker ?? configuration.ticker
         let mode: RecallMode = ticker != nil && configuration.preferTicker
             ? .tickerThenGlobal(kTicker: nMatches, kGlobal: nMatches) : .global
@@ -152,8 +180,6 @@ public final class AgentMemory: Sendable {
     public func storeDecision(ticker: String, date: Date, decision: String, situation: String? = nil) async throws -> MemoryID {
         let text = situation ?? decision
         let vector = try await vectors([text])[0]
-        let info = try await ensureCollection(dimension: vector.count)
-        try checkModel(info)
         let memory = NewMemory(id: Self.decisionID(ticker: ticker, date: date), ticker: ticker, time: date, situation: text,
                                reflection: "", action: DecisionDates.action(in: decision),
                                metadata: ["decision": .string(decision)], vector: vector)

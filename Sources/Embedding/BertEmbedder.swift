@@ -104,6 +104,8 @@ public final class BertEmbedder: Embedder {
         return policy == longText ? self : with(longText: policy)
     }
 
+    public func embedder(forModel model: String) -> (any Embedder)? { variant(forModel: model) }
+
     /// The token ids the model reads for `text`: `[CLS]`, word pieces, `[SEP]`, truncated to the
     /// model's sequence length.
     public func tokenize(_ text: String) -> [Int32] {

@@ -6,6 +6,15 @@ public protocol Embedder: Sendable {
     var model: String { get }
     /// The vectors of `texts`, in order, each of the model's dimension.
     func embed(_ texts: [String]) async throws -> [[Float]]
+
+    /// The embedder for a collection that recorded `model`: this one when the names are equal, a
+    /// variant of it (the same weights with another long-text policy, see ``BertEmbedder``), or nil
+    /// when `model` is another model.
+    func embedder(forModel model: String) -> (any Embedder)?
+}
+
+extension Embedder {
+    public func embedder(forModel model: String) -> (any Embedder)? { model == self.model ? self : nil }
 }
 
 /// Why embedding failed.

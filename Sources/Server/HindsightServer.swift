@@ -106,10 +106,15 @@ public final class HindsightServer: Sendable {
         guard let embedder = configuration.embedder else {
             throw APIError(.badRequest, code: "no_embedder", message: "this server has no embedder: send vectors")
         }
-        if let collection, let model = collection.configuration.embeddingModel, model != embedder.model {
-            throw TradingMemoryError.embeddingModelMismatch(collection: collection.name, expected: model, actual: embedder.model)
+        // The collection's recorded model picks the variant (e.g. windowed long texts) of the same weights.
+        var chosen = embedder
+        if let collection, let model = collection.configuration.embeddingModel {
+            guard let variant = embedder.embedder(forModel: model) else {
+                throw TradingMemoryError.embeddingModelMismatch(collection: collection.name, expected: model, actual: embedder.model)
+            }
+            chosen = variant
         }
-        let vectors = try await embedder.embed(texts)
+        let vectors = try await chosen.embed(texts)
         if let collection, let first = vectors.first, first.count != collection.configuration.dimension {
             throw TradingMemoryError.dimensionMismatch(collection: collection.name, expected: collection.configuration.dimension, actual: first.count)
         }

@@ -3,6 +3,7 @@ import Embedding
 import Foundation
 import LMDB
 import TestSupport
+import Synchronization
 import Testing
 import TradingMemory
 
@@ -10,6 +11,27 @@ import TradingMemory
 struct WordHashEmbedder: Embedder {
     let model = "word-hash-64"
     func embed(_ texts: [String]) async throws -> [[Float]] { texts.map(Self.vector) }
+}
+
+/// Records which model variant embedded each text.
+final class VariantLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func add(_ model: String, count: Int) { entries.withLock { $0 += Array(repeating: model, count: count) } }
+    var models: [String] { entries.withLock { $0 } }
+}
+
+/// An embedder with variants "base", "base+…" (like a local model's long-text policies).
+struct VariantEmbedder: Embedder {
+    let suffix: String
+    let log: VariantLog
+    var model: String { "base" + suffix }
+    func embed(_ texts: [String]) async throws -> [[Float]] {
+        log.add(model, count: texts.count)
+        return texts.map(WordHashEmbedder.vector)
+    }
+    func embedder(forModel model: String) -> (any Embedder)? {
+        model.hasPrefix("base") ? VariantEmbedder(suffix: String(model.dropFirst(4)), log: log) : nil
+    }
 }
 
 func withLocalEngine<R>(_ body: (LocalMemoryEngine) async throws -> R) async throws -> R {
@@ -108,6 +130,27 @@ func withLocalEngine<R>(_ body: (LocalMemoryEngine) async throws -> R) async thr
             let other = AgentMemory(collection: "bear_memory", engine: engine, embedder: WordHashEmbedder())
             await #expect(throws: TradingMemoryError.embeddingModelMismatch(collection: "bear_memory", expected: "remote-model", actual: "word-hash-64")) {
                 try await other.getMemories("credit spreads widening", nMatches: 1)
+            }
+        }
+    }
+
+    /// A collection records the embedder's full model name (with its long-text policy); a client with
+    /// another variant of the same model embeds with the recorded variant, another model is refused.
+    @Test func theCollectionsRecordedVariantIsUsed() async throws {
+        try await withLocalEngine { engine in
+            let log = VariantLog()
+            let windowed = AgentMemory(collection: "trader", engine: engine, embedder: VariantEmbedder(suffix: "+windows(overlap:8)", log: log))
+            try await windowed.addSituations([(situation: "gold rallies on rate cuts", recommendation: "Hold gold.")])
+            #expect(try await engine.collection("trader").configuration.embeddingModel == "base+windows(overlap:8)")
+
+            let plain = AgentMemory(collection: "trader", engine: engine, embedder: VariantEmbedder(suffix: "", log: log))
+            let matches = try await plain.getMemories("gold rallies on rate cuts", nMatches: 1)
+            #expect(matches.first?.recommendation == "Hold gold.")
+            #expect(log.models == ["base+windows(overlap:8)", "base+windows(overlap:8)"], "the recorded variant embedded both texts")
+
+            let other = AgentMemory(collection: "trader", engine: engine, embedder: WordHashEmbedder())
+            await #expect(throws: TradingMemoryError.embeddingModelMismatch(collection: "trader", expected: "base+windows(overlap:8)", actual: "word-hash-64")) {
+                try await other.addSituations([(situation: "x", recommendation: "y")])
             }
         }
     }

@@ -1,4 +1,5 @@
 import APIModels
+import Embedding
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -93,6 +94,31 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
             #expect(try await ids(#"{"vectors":[\#(vector8)],"k":1,"as_of":"2024-03-02","decay":{"half_life":"10d"},"where":{"tickers":["AAPL"]}}"#) == [["new"]])
             #expect(try await ids(#"{"vectors":[\#(vector8),[0,1,0,0,0,0,0,0]],"k":1,"mode":"global"}"#).count == 2)
             #expect(try await ids(#"{"texts":["situation old"],"k":1}"#).count == 1)
+        }
+    }
+
+    /// Texts for a collection are embedded with the variant of the server's model that the
+    /// collection recorded (e.g. windowed long texts); another model's collection refuses texts.
+    @Test func textsUseTheCollectionsRecordedVariant() async throws {
+        struct Variant: Embedder {
+            let suffix: String
+            var model: String { "base" + suffix }
+            func embed(_ texts: [String]) async throws -> [[Float]] {
+                // The variant shows in the vector, so the test can tell which one embedded.
+                texts.map { _ in [suffix.isEmpty ? 1 : 0, suffix.isEmpty ? 0 : 1, 0, 0, 0, 0, 0, 0] }
+            }
+            func embedder(forModel model: String) -> (any Embedder)? { model.hasPrefix("base") ? Variant(suffix: String(model.dropFirst(4))) : nil }
+        }
+        try await withServer(embedder: Variant(suffix: "")) { _, client in
+            #expect(try await client.call(.post, "/v1/collections", #"{"name":"w","dimension":8,"embedding_model":"base+windows(overlap:8)"}"#).status == 201)
+            #expect(try await client.call(.post, "/v1/collections", #"{"name":"o","dimension":8,"embedding_model":"other"}"#).status == 201)
+            let added = try await client.call(.post, "/v1/collections/w/memories", #"{"memories":[{"id":"x","time":"2024-01-01","situation":"s","reflection":"r"}]}"#)
+            #expect(added.status == 201)
+            let (_, json) = try await client.call(.post, "/v1/collections/w/query", #"{"vectors":[[0,1,0,0,0,0,0,0]],"k":1}"#)
+            let best = ((json as? [String: Any])?["results"] as? [[[String: Any]]])?.first?.first
+            #expect((best?["similarity"] as? Double).map { $0 > 0.999 } == true, "the windowed variant embedded the situation")
+            let refused = try await client.call(.post, "/v1/collections/o/memories", #"{"memories":[{"time":"2024-01-01","situation":"s"}]}"#)
+            #expect(refused.status == 422)
         }
     }
 

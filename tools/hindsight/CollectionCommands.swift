@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embedding
 import Foundation
 import TradingMemory
 import VectorIndex
@@ -8,12 +9,14 @@ extension Hindsight {
         static let configuration = CommandConfiguration(
             abstract: "Create, list and drop collections.", subcommands: [Create.self, List.self, Drop.self])
 
-        struct Create: ParsableCommand {
+        struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a collection.")
             @OptionGroup var database: DatabaseOptions
             @Argument(help: "The collection's name (letters, digits, _ - . :).") var name: String
-            @Option(help: "Dimension of the vectors.") var dim: Int
-            @Option(help: "Embedding model label (text from another model is refused).") var model: String?
+            @Option(help: "Dimension of the vectors (default: the --embedder's).") var dim: Int?
+            @Option(help: "Embedding model label (text from another model is refused; default: the --embedder's, with its long-text policy).")
+            var model: String?
+            @OptionGroup var embedding: EmbedderOptions
             @OptionGroup var decay: DecayOptions
             @Option(name: .customLong("max-memories"), help: "Most live memories kept (oldest or lowest-score evicted).") var maxMemories: Int?
             @Option(name: .customLong("max-per-ticker"), help: "Most live memories kept per ticker.") var maxPerTicker: Int?
@@ -24,7 +27,13 @@ extension Hindsight {
             @Flag(name: .customLong("if-missing"), help: "Succeed without change when the collection exists (get-or-create).")
             var ifMissing = false
 
-            func run() throws {
+            func run() async throws {
+                var dim = self.dim, model = self.model
+                if let embedder = try embedding.makeEmbedder() {
+                    model = model ?? embedder.model
+                    if dim == nil { dim = try await embedder.embed(["dimension probe"])[0].count }
+                }
+                guard let dim else { throw ValidationError("Give --dim, or an --embedder to take it from.") }
                 guard let order = EvictionOrder(rawValue: eviction) else {
                     throw ValidationError("--eviction takes oldest-first or lowest-score.")
                 }

@@ -1,22 +1,32 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import Embedding
 
 extension Hindsight {
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add memories from a JSON Lines file (one record per line; see docs/records.md).",
-            discussion: "Every line is checked first: a bad line is reported with its number and nothing is written.")
+            discussion: "Every line is checked first: a bad line is reported with its number and nothing is written. "
+                + "Lines without a vector have their situation embedded by --embedder, with the collection's model.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The collection.") var collection: String
         @Option(help: "JSON Lines file, or - for standard input.") var jsonl: String
         @Flag(help: "Replace memories whose id is taken instead of failing.") var upsert = false
+        @OptionGroup var embedding: EmbedderOptions
 
-        func run() throws {
+        func run() async throws {
             let store = try database.openStore()
             defer { store.close() }
             let info = try store.collection(collection)
-            let lines = try RecordFormat.parseJSONLines(try readInput(jsonl), dimension: info.configuration.dimension, requireVectors: true)
+            let embedder = try embedding.makeEmbedder()
+            var lines = try RecordFormat.parseJSONLines(try readInput(jsonl), dimension: info.configuration.dimension,
+                                                        requireVectors: embedder == nil)
+            let unembedded = lines.indices.filter { lines[$0].record.vector == nil }
+            if !unembedded.isEmpty, let embedder {
+                let vectors = try await embedTexts(unembedded.map { lines[$0].record.situation }, with: embedder, for: info)
+                for (index, vector) in zip(unembedded, vectors) { lines[index].record.vector = vector }
+            }
             let live = lines.filter { $0.record.status != .pending }.map { $0.record.newMemory(vector: $0.record.vector!) }
             let pending = lines.filter { $0.record.status == .pending }
             try store.add(live, to: collection, upsert: upsert)
@@ -25,16 +35,19 @@ extension Hindsight {
                     throw ValidationError("line \(line.line): \(error)")
                 }
             }
-            print("added \(live.count) memories and \(pending.count) pending decisions to \(collection)")
+            let embedded = unembedded.isEmpty ? "" : " (\(unembedded.count) situations embedded)"
+            print("added \(live.count) memories and \(pending.count) pending decisions to \(collection)\(embedded)")
         }
     }
 
-    struct Query: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recall the memories most like a vector.")
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recall the memories most like a vector, or like a text (with --embedder).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The collection.") var collection: String
         @Option(name: .customLong("vector-file"), help: "A file holding the query vector as a JSON array.") var vectorFile: String?
         @Option(help: "The query vector as a JSON array.") var vector: String?
+        @Option(help: "The query situation as text, embedded by --embedder with the collection's model.") var text: String?
+        @OptionGroup var embedding: EmbedderOptions
         @Option(help: "Results to return.") var k: Int = 5
         @Option(help: "The ticker of the situation.") var ticker: String?
         @Option(help: "ticker, global, ticker-then-global or merged.") var mode: String?
@@ -53,11 +66,17 @@ extension Hindsight {
         @Flag(help: "Print JSON: an object with a results array.") var json = false
 
         func validate() throws {
-            guard (vectorFile == nil) != (vector == nil) else { throw ValidationError("Give exactly one of --vector-file and --vector.") }
+            guard [vectorFile != nil, vector != nil, text != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("Give exactly one of --vector-file, --vector and --text.")
+            }
+            if text != nil && embedding.kind == "none" { throw ValidationError("--text needs an --embedder (e.g. --embedder local).") }
             guard k >= 0 else { throw ValidationError("--k must not be negative.") }
         }
 
-        func queryVector() throws -> [Float] {
+        func queryVector(_ store: TradingMemoryStore) async throws -> [Float] {
+            if let text, let embedder = try embedding.makeEmbedder() {
+                return try await embedTexts([text], with: embedder, for: try store.collection(collection))[0]
+            }
             let data = try vector.map { Data($0.utf8) } ?? readInput(vectorFile!)
             guard let values = try? JSONDecoder().decode([Float].self, from: data) else {
                 throw ValidationError("the query vector must be a JSON array of numbers.")
@@ -75,17 +94,17 @@ extension Hindsight {
             }
         }
 
-        func run() throws {
+        func run() async throws {
+            let store = try database.openStore(readOnly: true)
+            defer { store.close() }
             var filter = MemoryFilter()
             if !whereAction.isEmpty { filter.actions = Set(whereAction) }
             if !whereTicker.isEmpty { filter.tickers = Set(whereTicker) }
             filter.timeFrom = try from.map { try Arguments.date($0, option: "--from") }
             filter.timeBefore = try before.map { try Arguments.date($0, option: "--before") }
-            let query = RecallQuery(vector: try queryVector(), k: k, ticker: ticker, mode: try recallMode(),
+            let query = RecallQuery(vector: try await queryVector(store), k: k, ticker: ticker, mode: try recallMode(),
                                     asOf: try asOf.map { try Arguments.date($0, option: "--as-of") }, decay: try decay.decayFunction(),
                                     minSimilarity: minSimilarity, weightByQuality: weightByQuality, filter: filter, ef: ef)
-            let store = try database.openStore(readOnly: true)
-            defer { store.close() }
             let results = try store.recall(query, in: collection)
             if json {
                 try JSONOutput.print(["results": results.map(RecallResultJSON.init)])
@@ -176,4 +195,21 @@ func resolveID(_ text: String, in collection: String, store: TradingMemoryStore)
         return MemoryID(rawValue: raw)
     }
     throw TradingMemoryError.unknownMemory(text)
+}
+
+/// Embeds `texts` for a collection: with the variant of `embedder` for the model the collection
+/// recorded (refused when it is another model), checking the dimension.
+func embedTexts(_ texts: [String], with embedder: any Embedder, for info: CollectionInfo) async throws -> [[Float]] {
+    var chosen = embedder
+    if let model = info.configuration.embeddingModel {
+        guard let variant = embedder.embedder(forModel: model) else {
+            throw TradingMemoryError.embeddingModelMismatch(collection: info.name, expected: model, actual: embedder.model)
+        }
+        chosen = variant
+    }
+    let vectors = try await chosen.embed(texts)
+    if let first = vectors.first, first.count != info.configuration.dimension {
+        throw TradingMemoryError.dimensionMismatch(collection: info.name, expected: info.configuration.dimension, actual: first.count)
+    }
+    return vectors
 }

@@ -54,8 +54,10 @@ extension Hindsight {
 
 /// Choice of the engine-side embedder, shared by the commands that embed text.
 struct EmbedderOptions: ParsableArguments {
-    @Option(name: .customLong("embedder"), help: "Embedder for texts sent without vectors: none, hashing (deterministic, offline, for demos), or openai.")
+    @Option(name: .customLong("embedder"),
+            help: "Embedder for texts sent without vectors: none, local (a BERT model on this machine, see --model-dir), hashing (deterministic word hashing, for demos), or openai.")
     var kind: String = "none"
+    @OptionGroup(title: "Local model") var local: LocalModelOptions
     @Option(name: .customLong("embedding-url"), help: "openai: base URL of an OpenAI-compatible API (…/v1).") var embeddingURL: String?
     @Option(name: .customLong("embedding-model"), help: "openai: the model name.") var embeddingModel: String?
     @Option(name: .customLong("embedding-key-file"), help: "openai: file holding the API key.") var embeddingKeyFile: String?
@@ -64,6 +66,7 @@ struct EmbedderOptions: ParsableArguments {
     func makeEmbedder() throws -> (any Embedder)? {
         switch kind {
         case "none": return nil
+        case "local", "minilm", "bert": return CachingEmbedder(try local.load())
         case "hashing": return CachingEmbedder(HashingEmbedder(dimension: hashingDimension))
         case "openai":
             guard let embeddingURL, let url = URL(string: embeddingURL), let embeddingModel else {
@@ -75,7 +78,45 @@ struct EmbedderOptions: ParsableArguments {
             }
             return CachingEmbedder(OpenAICompatibleEmbedder(baseURL: url, model: embeddingModel, apiKey: key))
         default:
-            throw ValidationError("--embedder takes none, hashing or openai.")
+            throw ValidationError("--embedder takes none, local, hashing or openai.")
         }
+    }
+}
+
+/// A sentence-transformers model directory on this machine and how to run it.
+struct LocalModelOptions: ParsableArguments {
+    @Option(name: .customLong("model-dir"),
+            help: "A sentence-transformers BERT model directory (default: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2, where tools/fetch-model.sh puts it).")
+    var modelDir: String?
+    @Option(name: .customLong("model-name"), help: "The model name collections record (default: the directory's name).")
+    var modelName: String?
+    @Option(name: .customLong("long-text"),
+            help: "Texts past the model's 256 word pieces: truncate (ignore the rest) or windows (average overlapping windows).")
+    var longText: String = "truncate"
+    @Option(name: .customLong("window-overlap"), help: "windows: word pieces shared by consecutive windows.")
+    var windowOverlap: Int = 64
+    @Option(name: .customLong("embedding-threads"), help: "Threads one embedding call may use (default: all cores).")
+    var embeddingThreads: Int?
+
+    /// The model directory: --model-dir, $HINDSIGHT_MODEL_DIR, or ./models/all-MiniLM-L6-v2.
+    var directory: String {
+        if let modelDir { return modelDir }
+        if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
+        return "models/all-MiniLM-L6-v2"
+    }
+
+    func policy() throws -> LongTextPolicy {
+        switch longText {
+        case "truncate": return .truncate
+        case "windows":
+            guard windowOverlap >= 0 else { throw ValidationError("--window-overlap must not be negative.") }
+            return .windows(overlap: windowOverlap)
+        default: throw ValidationError("--long-text takes truncate or windows.")
+        }
+    }
+
+    func load() throws -> BertEmbedder {
+        if let embeddingThreads, embeddingThreads < 1 { throw ValidationError("--embedding-threads must be at least 1.") }
+        return try BertEmbedder(directory: directory, name: modelName, longText: try policy(), threads: embeddingThreads)
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The repository's reference model directory (tools/fetch-model.sh), or HINDSIGHT_MODEL_DIR.
+private let modelDirectory: String = {
+    if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("models/all-MiniLM-L6-v2").path
+}()
+
+/// Text in, text out: collections that record the local model, records without vectors, queries by text.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors"),
+                "the reference model is absent: fetch it with tools/fetch-model.sh, or set HINDSIGHT_MODEL_DIR"))
+struct EmbedCLITests {
+    @Test func embedPrintsJSONVectors() throws {
+        let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "The weather is lovely today.", "It's so sunny outside!"])
+        #expect(result.status == 0, "\(result.error)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let vectors = try #require(document["embeddings"] as? [[Double]])
+        #expect(vectors.count == 2 && vectors.allSatisfy { $0.count == 384 })
+        #expect(document["model"] as? String == "all-MiniLM-L6-v2")
+        let dot = zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(dot - 0.6660) < 2e-4, "the model card's published similarity")
+    }
+
+    @Test func textInTextOutWithTheCollectionsModel() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            let local = ["--embedder", "local", "--model-dir", modelDirectory]
+            let create = try CLI.run(["collection", "create", "trader"] + db + local + ["--long-text", "windows"])
+            #expect(create.status == 0, "\(create.error)")
+            #expect(create.output.contains("dimension 384"))
+            let list = try CLI.run(["collection", "list", "--json"] + db)
+            #expect(list.output.contains("all-MiniLM-L6-v2+windows(overlap:64)"), "the collection records model and long-text policy")
+
+            let records = """
+            {"id": "a", "ticker": "AAPL", "time": "2024-05-02", "situation": "Apple shares rose 3% after record iPhone revenue.", "reflection": "Buy strength after earnings beats."}
+            {"id": "b", "ticker": "XOM", "time": "2024-05-03", "situation": "Crude oil prices fell sharply on weak global demand.", "reflection": "Trim energy when demand softens."}
+            {"id": "c", "ticker": "JPM", "time": "2024-05-04", "situation": "The Federal Reserve raised interest rates by 25 basis points.", "reflection": "Banks benefit from higher rates."}
+            """
+            let add = try CLI.run(["add", "--collection", "trader", "--jsonl", "-"] + db + local, input: records)
+            #expect(add.status == 0, "\(add.error)")
+            #expect(add.output.contains("3 situations embedded"))
+
+            let query = try CLI.run(["query", "--collection", "trader", "--text", "AAPL stock climbed after strong iPhone sales", "--k", "1", "--json"] + db + local)
+            #expect(query.status == 0, "\(query.error)")
+            #expect(query.output.contains("\"a\""), "\(query.output)")
+
+            // Another model's text is refused, and nothing is written.
+            let hashing = try CLI.run(["add", "--collection", "trader", "--jsonl", "-", "--embedder", "hashing"] + db,
+                                      input: #"{"ticker": "MSFT", "time": "2024-05-05", "situation": "x"}"#)
+            #expect(hashing.status != 0)
+            #expect(hashing.error.contains("all-MiniLM-L6-v2+windows(overlap:64)"), "\(hashing.error)")
+            let stats = try CLI.run(["collection", "list"] + db)
+            #expect(stats.output.contains("3 memories"))
+        }
+    }
+}
+
+@Suite struct EmbedCLIErrorTests {
+    @Test func aMissingModelDirectoryIsNamed() throws {
+        let result = try CLI.run(["embed", "--model-dir", "/nonexistent/model", "hello"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("/nonexistent/model") && result.error.contains("tools/fetch-model.sh"))
+    }
+}
