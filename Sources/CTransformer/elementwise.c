@@ -1,6 +1,7 @@
 // Element-wise steps of the forward pass. Written so that the compiler vectorises them without
 // -ffast-math: reductions keep 16 independent partial sums, and exp/erf are branch-free polynomials.
-// Each function is compiled twice, for AVX2+FMA and for the baseline ISA, and chosen at run time.
+// Each function is compiled three times, for AVX-512, AVX2+FMA and the baseline ISA, and chosen at
+// run time.
 #include "CTransformer.h"
 #include <math.h>
 #include <stdint.h>
@@ -102,19 +103,29 @@ DEFINE_KERNELS(baseline, )
 
 #if defined(__x86_64__)
 DEFINE_KERNELS(avx2, __attribute__((target("avx2,fma"))))
+DEFINE_KERNELS(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))))
 
-static int use_avx2(void) {
+// 2: AVX-512, 1: AVX2 + FMA, 0: baseline.
+static int instruction_set(void) {
     static int known = -1;
     int value = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (value < 0) {
         __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")
+                    && __builtin_cpu_supports("avx512vl") ? 2
+                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
         __atomic_store_n(&known, value, __ATOMIC_RELAXED);
     }
     return value;
 }
-#define DISPATCH(NAME, ...) \
-    do { if (use_avx2()) NAME##_avx2(__VA_ARGS__); else NAME##_baseline(__VA_ARGS__); } while (0)
+#define DISPATCH(NAME, ...)                                                    \
+    do {                                                                       \
+        switch (instruction_set()) {                                           \
+        case 2: NAME##_avx512(__VA_ARGS__); break;                             \
+        case 1: NAME##_avx2(__VA_ARGS__); break;                               \
+        default: NAME##_baseline(__VA_ARGS__);                                 \
+        }                                                                      \
+    } while (0)
 #else
 #define DISPATCH(NAME, ...) NAME##_baseline(__VA_ARGS__)
 #endif

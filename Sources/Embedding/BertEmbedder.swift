@@ -177,7 +177,10 @@ public final class BertEmbedder: Embedder {
         let batchList = batches
         let results = Mutex([[Float]](repeating: [], count: sequences.count))
         let next = Atomic<Int>(0)
+        // Several batches: one thread each. One batch (a single text, or a few short ones): all the
+        // threads inside it, so that one long text also gets every core.
         let workers = min(threads, batchList.count)
+        let threadsPerBatch = batchList.count == 1 ? threads : 1
         let work = { @Sendable () in
             let workspace = self.takeWorkspace()
             defer { self.returnWorkspace(workspace) }
@@ -185,7 +188,7 @@ public final class BertEmbedder: Embedder {
                 let batch = next.add(1, ordering: .relaxed).oldValue
                 guard batch < batchList.count else { return }
                 let vectors = self.encoder.encode(batchList[batch].map { sequences[$0] }, pooling: self.directory.pooling,
-                                                  workspace: workspace)
+                                                  workspace: workspace, threads: threadsPerBatch)
                 results.withLock { results in
                     for (index, vector) in zip(batchList[batch], vectors) { results[index] = vector }
                 }

@@ -200,6 +200,10 @@ struct TinyBert {
             let batched = try await many.embed(texts)
             #expect(batched.count == texts.count)
             for (a, b) in zip(single, batched) { #expect(maxAbsoluteDifference(a, b) <= 1e-6) }
+            // One batch on three threads: rows and (sequence, head) pairs are split between them.
+            let wide = try BertEmbedder(directory: directory, threads: 3, tokensPerBatch: 4096)
+            let together = wide.embedSynchronously(texts)
+            for (a, b) in zip(single, together) { #expect(maxAbsoluteDifference(a, b) <= 1e-6) }
         }
     }
 

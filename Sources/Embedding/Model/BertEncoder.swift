@@ -1,4 +1,5 @@
 import CTransformer
+import Dispatch
 
 /// A matrix-product kernel of CTransformer (AVX-512, AVX2+FMA or portable C).
 package struct GemmKernel: @unchecked Sendable, Hashable {
@@ -123,17 +124,22 @@ final class BertWeights: Sendable {
 
 /// Scratch memory of one forward pass, reused from call to call (it only grows).
 final class EncoderWorkspace: @unchecked Sendable {
+    /// Per-worker buffers of attention: one sequence and head at a time.
+    final class AttentionScratch: @unchecked Sendable {
+        var scores = FloatBuffer(count: 0)        // length x length
+        var packedKeys = FloatBuffer(count: 0)
+        var packedValues = FloatBuffer(count: 0)
+    }
+
     private(set) var tokenCapacity = 0
     private(set) var lengthCapacity = 0
     private(set) var hidden = FloatBuffer(count: 0)        // tokens x h
     private(set) var projections = FloatBuffer(count: 0)   // tokens x 3h
     private(set) var context = FloatBuffer(count: 0)       // tokens x h
     private(set) var intermediate = FloatBuffer(count: 0)  // tokens x intermediate
-    private(set) var scores = FloatBuffer(count: 0)        // length x length
-    private(set) var packedKeys = FloatBuffer(count: 0)
-    private(set) var packedValues = FloatBuffer(count: 0)
+    private(set) var attention: [AttentionScratch] = []
 
-    func reserve(tokens: Int, longest: Int, configuration c: BertConfiguration, kernel: GemmKernel) {
+    func reserve(tokens: Int, longest: Int, workers: Int, configuration c: BertConfiguration, kernel: GemmKernel) {
         if tokens > tokenCapacity {
             tokenCapacity = tokens
             hidden = FloatBuffer(count: tokens * c.hiddenSize)
@@ -141,11 +147,12 @@ final class EncoderWorkspace: @unchecked Sendable {
             context = FloatBuffer(count: tokens * c.hiddenSize)
             intermediate = FloatBuffer(count: tokens * c.intermediateSize)
         }
-        if longest > lengthCapacity {
-            lengthCapacity = longest
-            scores = FloatBuffer(count: longest * longest)
-            packedKeys = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(longest), Int32(c.headSize)))
-            packedValues = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(c.headSize), Int32(longest)))
+        while attention.count < workers { attention.append(AttentionScratch()) }
+        if longest > lengthCapacity { lengthCapacity = longest }
+        for scratch in attention where scratch.scores.count < lengthCapacity * lengthCapacity {
+            scratch.scores = FloatBuffer(count: lengthCapacity * lengthCapacity)
+            scratch.packedKeys = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(lengthCapacity), Int32(c.headSize)))
+            scratch.packedValues = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(c.headSize), Int32(lengthCapacity)))
         }
     }
 }
@@ -156,15 +163,25 @@ struct BertEncoder: Sendable {
     let weights: BertWeights
 
     /// The pooled, L2-normalised vector of each token sequence (`[CLS] … [SEP]`, ids below the
-    /// vocabulary size, at most `maxPositions` long).
-    func encode(_ sequences: some Collection<[Int32]>, pooling: PoolingMode, workspace: EncoderWorkspace) -> [[Float]] {
+    /// vocabulary size, at most `maxPositions` long). With `threads` > 1 every step is split: the
+    /// dense layers by rows, attention by (sequence, head).
+    func encode(_ sequences: [[Int32]], pooling: PoolingMode, workspace: EncoderWorkspace, threads: Int = 1) -> [[Float]] {
         let c = weights.configuration
-        let h = c.hiddenSize
+        let h = c.hiddenSize, intermediateSize = c.intermediateSize
         let tokens = sequences.reduce(0) { $0 + $1.count }
         let longest = sequences.reduce(0) { max($0, $1.count) }
         guard tokens > 0 else { return sequences.map { _ in [] } }
-        let kernel = weights.kernel.handle
-        workspace.reserve(tokens: tokens, longest: longest, configuration: c, kernel: weights.kernel)
+        // Rows go to workers in multiples of 12 (the AVX-512 kernel's tile height).
+        let workers = max(1, min(threads, (tokens + 11) / 12))
+        let rowsPerWorker = ((tokens + workers - 1) / workers + 11) / 12 * 12
+        @Sendable func rows(_ worker: Int) -> Range<Int> {
+            min(tokens, worker * rowsPerWorker)..<min(tokens, (worker + 1) * rowsPerWorker)
+        }
+        func inParallel(_ body: @Sendable (Int) -> Void) {
+            if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
+        }
+        let gemm = weights.kernel
+        workspace.reserve(tokens: tokens, longest: longest, workers: workers, configuration: c, kernel: weights.kernel)
         let x = workspace.hidden.pointer
 
         // Embeddings: word + position + token type 0, then layer norm.
@@ -183,35 +200,52 @@ struct BertEncoder: Sendable {
 
         let heads = c.attentionHeads, headSize = c.headSize
         let scale = 1 / Float(headSize).squareRoot()
-        let qkv = workspace.projections.pointer
-        let context = workspace.context.pointer
-        let scores = workspace.scores.pointer
+        // The closures below run on several threads; each writes its own rows (or its own
+        // sequence-and-head columns of the context), so they share the buffers, not the data.
+        let hidden = workspace.hidden, projections = workspace.projections
+        let contexts = workspace.context, intermediate = workspace.intermediate
+        let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let attention = workspace.attention
         for layer in weights.layers {
-            layer.attention.apply(x, rows: tokens, into: qkv)
-            var offset = 0
-            for sequence in sequences {
-                let n = sequence.count
-                let base = qkv + offset * 3 * h
-                for head in 0..<heads {
+            inParallel { worker in
+                let range = rows(worker)
+                let x = hidden.pointer, qkv = projections.pointer
+                layer.attention.apply(x + range.lowerBound * h, rows: range.count, into: qkv + range.lowerBound * 3 * h)
+            }
+            // Attention, one (sequence, head) at a time; worker w takes items w, w + workers, …
+            inParallel { worker in
+                let scratch = attention[worker]
+                let qkv = projections.pointer, context = contexts.pointer, kernel = gemm.handle
+                var item = worker
+                while item < sequences.count * heads {
+                    let (sequence, head) = item.quotientAndRemainder(dividingBy: heads)
+                    let n = sequences[sequence].count
+                    let base = qkv + offsets[sequence] * 3 * h
                     let query = base + head * headSize
                     let key = base + h + head * headSize
                     let value = base + 2 * h + head * headSize
-                    hs_gemm_pack_transposed(kernel, key, 3 * h, Int32(n), Int32(headSize), workspace.packedKeys.pointer)
-                    hs_gemm(kernel, Int32(n), Int32(n), Int32(headSize), scale, query, 3 * h, workspace.packedKeys.pointer, nil, 0, scores, n)
+                    let scores = scratch.scores.pointer
+                    hs_gemm_pack_transposed(kernel, key, 3 * h, Int32(n), Int32(headSize), scratch.packedKeys.pointer)
+                    hs_gemm(kernel, Int32(n), Int32(n), Int32(headSize), scale, query, 3 * h, scratch.packedKeys.pointer, nil, 0, scores, n)
                     hs_softmax_rows(scores, Int32(n), Int32(n), n)
-                    hs_gemm_pack(kernel, value, 3 * h, Int32(n), Int32(headSize), workspace.packedValues.pointer)
-                    hs_gemm(kernel, Int32(n), Int32(headSize), Int32(n), 1, scores, n, workspace.packedValues.pointer, nil, 0,
-                            context + offset * h + head * headSize, h)
+                    hs_gemm_pack(kernel, value, 3 * h, Int32(n), Int32(headSize), scratch.packedValues.pointer)
+                    hs_gemm(kernel, Int32(n), Int32(headSize), Int32(n), 1, scores, n, scratch.packedValues.pointer, nil, 0,
+                            context + offsets[sequence] * h + head * headSize, h)
+                    item += workers
                 }
-                offset += n
             }
             // x = LayerNorm(x + context Woᵀ + bo); x = LayerNorm(x + GELU(x Wiᵀ + bi) W2ᵀ + b2)
-            layer.attentionOutput.apply(context, rows: tokens, into: x, accumulate: true)
-            layer.attentionNorm.apply(x, rows: tokens)
-            layer.intermediate.apply(x, rows: tokens, into: workspace.intermediate.pointer)
-            hs_gelu(workspace.intermediate.pointer, tokens * c.intermediateSize)
-            layer.output.apply(workspace.intermediate.pointer, rows: tokens, into: x, accumulate: true)
-            layer.outputNorm.apply(x, rows: tokens)
+            inParallel { worker in
+                let range = rows(worker)
+                let x = hidden.pointer, context = contexts.pointer, inner = intermediate.pointer
+                let xRows = x + range.lowerBound * h, innerRows = inner + range.lowerBound * intermediateSize
+                layer.attentionOutput.apply(context + range.lowerBound * h, rows: range.count, into: xRows, accumulate: true)
+                layer.attentionNorm.apply(xRows, rows: range.count)
+                layer.intermediate.apply(xRows, rows: range.count, into: innerRows)
+                hs_gelu(innerRows, range.count * intermediateSize)
+                layer.output.apply(innerRows, rows: range.count, into: xRows, accumulate: true)
+                layer.outputNorm.apply(xRows, rows: range.count)
+            }
         }
 
         var vectors: [[Float]] = []
