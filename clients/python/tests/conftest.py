@@ -19,9 +19,10 @@ def hindsight_binary():
 class Server:
     """A `hindsight serve` process on a free loopback port, with a fresh database."""
 
-    def __init__(self, token=None, embedder="hashing"):
+    def __init__(self, token=None, embedder="hashing", extra=()):
         self.directory = tempfile.TemporaryDirectory(prefix="hindsight-py-")
         arguments = [hindsight_binary(), "serve", "--db", os.path.join(self.directory.name, "db"), "--port", "0", "--embedder", embedder]
+        arguments += list(extra)
         self.token = token
         if token:
             token_file = os.path.join(self.directory.name, "token")
@@ -54,5 +55,18 @@ def server():
 @pytest.fixture
 def token_server():
     instance = Server(token="py-s3cret")
+    yield instance
+    instance.stop()
+
+
+MODEL_DIR = os.environ.get("HINDSIGHT_MODEL_DIR") or os.path.join(REPO, "models", "all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def model_server():
+    """A server embedding with the local all-MiniLM-L6-v2 (skipped when the model is absent)."""
+    if not os.path.exists(os.path.join(MODEL_DIR, "model.safetensors")):
+        pytest.skip("the reference model is absent: fetch it with tools/fetch-model.sh, or set HINDSIGHT_MODEL_DIR")
+    instance = Server(embedder="local", extra=["--model-dir", MODEL_DIR])
     yield instance
     instance.stop()

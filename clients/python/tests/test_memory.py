@@ -166,3 +166,18 @@ def test_server_stops_gracefully():
     FinancialSituationMemory("c", server_url=instance.url).add_situations(SITUATIONS[:1])
     code, out = instance.stop()
     assert code == 0 and "closed" in out
+
+
+def test_server_embeds_with_its_local_model(model_server):
+    """No embedding API: the server runs all-MiniLM-L6-v2 itself, and paraphrases find each other."""
+    memory = FinancialSituationMemory("trader_memory", {"server_url": model_server.url})
+    memory.add_situations([
+        ("Apple shares rose 3% after the company reported record iPhone revenue.", "Buy strength after earnings beats."),
+        ("Crude oil prices fell sharply amid concerns about weak global demand.", "Trim energy when demand softens."),
+        ("The Federal Reserve raised interest rates by 25 basis points.", "Banks benefit from higher rates."),
+    ])
+    best, second, _ = memory.get_memories("AAPL stock climbed three percent following record iPhone sales.", n_matches=3)
+    assert best["recommendation"] == "Buy strength after earnings beats."
+    assert best["similarity"] > 0.6 and best["similarity"] > second["similarity"] + 0.3
+    info = HindsightClient(model_server.url).embedder()
+    assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
