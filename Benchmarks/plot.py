@@ -31,8 +31,8 @@ def series_from(path):
     return []
 
 
-def draw(series, title, width=760, height=480):
-    left, right, top, bottom = 70, 250, 40, 50
+def draw(series, title, width=900, height=480):
+    left, right, top, bottom = 70, 320, 40, 50
     pw, ph = width - left - right, height - top - bottom
     points = [p for _, s in series for p in s]
     rmin = min(0.85, min(p[0] for p in points))

@@ -4,7 +4,9 @@
 // columns, each panel stored k-major (`nr` consecutive floats per row of B), so that a micro-kernel
 // streams it with unit stride. A micro-kernel computes an `mr` x `nr` tile of C in registers over a
 // block of at most KC rows of B (a 32 KB panel slice, resident in L1), broadcasting one element of A
-// per row and step. Rows of A are taken MC at a time so that the A block stays in L2. A is read in
+// per row and step. Rows of A are taken in blocks that stay in L2; for each block, every panel of B is
+// read front to back, with software prefetch ahead of the kernel: for a short text the weights cannot
+// be amortised over many rows and the product is bound by how fast they stream from memory. A is read in
 // place: packing it into micro-panels (as GotoBLAS does) measured no faster for these shapes
 // (m <= a few thousand tokens, k <= 1536) and costs a strided copy per element.
 //
@@ -72,6 +74,9 @@ static inline void avx512_tile(const int MR, int nb, int kc, float alpha, const 
         acc1[i] = _mm512_setzero_ps();
     }
     for (int p = 0; p < kc; p++) {
+        // B streams from memory when the batch is small: fetch 2 KB ahead (no fault past the end).
+        _mm_prefetch((const char *)(b + (size_t)(p + 16) * 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + (size_t)(p + 16) * 32 + 16), _MM_HINT_T0);
         const __m512 b0 = _mm512_loadu_ps(b + (size_t)p * 32);
         const __m512 b1 = _mm512_loadu_ps(b + (size_t)p * 32 + 16);
 #pragma unroll
@@ -132,6 +137,7 @@ static inline void avx2_tile(const int MR, int nb, int kc, float alpha, const fl
         acc1[i] = _mm256_setzero_ps();
     }
     for (int p = 0; p < kc; p++) {
+        _mm_prefetch((const char *)(b + (size_t)(p + 32) * 16), _MM_HINT_T0);
         const __m256 b0 = _mm256_loadu_ps(b + (size_t)p * 16);
         const __m256 b1 = _mm256_loadu_ps(b + (size_t)p * 16 + 8);
 #pragma unroll
@@ -246,14 +252,20 @@ void hs_gemm(const hs_gemm_kernel *g, int m, int n, int k, float alpha, const fl
     }
     const int nr = g->nr, mr = g->mr;
     const int panels = (n + nr - 1) / nr;
-    for (int m0 = 0; m0 < m; m0 += MC) {
-        const int mc = min_int(MC, m - m0);
-        for (int k0 = 0; k0 < k; k0 += KC) {
-            const int kc = min_int(KC, k - k0);
-            const int load_c = accumulate || k0 > 0;
-            const float *block_bias = k0 + kc >= k ? bias : NULL;
-            for (int p = 0; p < panels; p++) {
-                const int nb = min_int(nr, n - p * nr);
+    // Rows of A per block: as many as keep the block (rows x k floats) within about 1 MB of L2.
+    int block_rows = (int)((1u << 20) / ((size_t)k * sizeof(float)));
+    block_rows = block_rows < MC ? block_rows : MC;
+    block_rows = block_rows < mr ? mr : block_rows / mr * mr;
+    for (int m0 = 0; m0 < m; m0 += block_rows) {
+        const int mc = min_int(block_rows, m - m0);
+        // Each panel of B is read once per block of A, front to back (k-blocks inside panels), so
+        // the weights stream sequentially from memory when the batch is too small to amortise them.
+        for (int p = 0; p < panels; p++) {
+            const int nb = min_int(nr, n - p * nr);
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                const int kc = min_int(KC, k - k0);
+                const int load_c = accumulate || k0 > 0;
+                const float *block_bias = k0 + kc >= k ? bias : NULL;
                 const float *bp = packed + (size_t)p * (size_t)k * (size_t)nr + (size_t)k0 * (size_t)nr;
                 for (int i = 0; i < mc; i += mr) {
                     const int rows = min_int(mr, mc - i);
