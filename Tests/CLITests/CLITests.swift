@@ -46,7 +46,7 @@ struct CLI {
     @Test func helpListsTheCommands() throws {
         let help = try CLI.run(["--help"])
         #expect(help.status == 0)
-        for command in ["demo", "collection", "add", "query", "resolve", "pending", "delete", "stats", "bench"] {
+        for command in ["demo", "collection", "add", "query", "resolve", "pending", "delete", "stats", "embed", "bench", "bench-embed"] {
             #expect(help.output.contains("  \(command)"), "missing \(command)")
         }
         let query = try CLI.run(["query", "--help"])

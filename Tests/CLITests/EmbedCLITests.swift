@@ -24,6 +24,14 @@ struct EmbedCLITests {
         #expect(abs(dot - 0.6660) < 2e-4, "the model card's published similarity")
     }
 
+    @Test func demoRunsWithTheLocalModel() throws {
+        try withTemporaryDirectory { path in
+            let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "7", "--embedder", "local", "--model-dir", modelDirectory])
+            #expect(demo.status == 0, "\(demo.error)")
+            #expect(demo.output.contains("trader_memory: 6 memories"), "\(demo.output)")
+        }
+    }
+
     @Test func textInTextOutWithTheCollectionsModel() throws {
         try withTemporaryDirectory { path in
             let db = ["--db", path + "/db"]

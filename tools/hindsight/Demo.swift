@@ -12,18 +12,26 @@ extension Hindsight {
             Five role memories (bull, bear, trader, research judge, risk manager) go through 30 trading days of three \
             tickers: each day the trader records a pending decision; five days later the outcome is known and a \
             reflection is stored; before each decision every role recalls past lessons for that ticker as of that day \
-            (nothing from the future), with a 60-day half-life. Texts are embedded by a deterministic word-hashing \
-            embedder, so the demo needs no model and no network.
+            (nothing from the future), with a 60-day half-life. By default texts are embedded by a deterministic \
+            word-hashing embedder, so the demo needs no model and no network; --embedder local uses the BERT model \
+            (tools/fetch-model.sh).
             """)
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Trading days to simulate.") var days: Int = 30
+        @Option(help: "hashing (no model needed) or local (a sentence-transformers model on the CPU).") var embedder: String = "hashing"
+        @OptionGroup(title: "Local model") var model: LocalModelOptions
 
         func run() async throws {
             let store = try database.openStore()
             defer { store.close() }
             let engine = LocalMemoryEngine(store: store)
-            let embedder = HashingEmbedder(dimension: 384)
+            let embedder: any Embedder
+            switch self.embedder {
+            case "hashing": embedder = HashingEmbedder(dimension: 384)
+            case "local": embedder = CachingEmbedder(try model.load())
+            default: throw ValidationError("--embedder takes hashing or local.")
+            }
             let run = "demo-\(Int(Date().timeIntervalSince1970))"
             let roles = ["bull_memory", "bear_memory", "trader_memory", "invest_judge_memory", "risk_manager_memory"]
             let memories = Dictionary(uniqueKeysWithValues: roles.map { role in
@@ -73,7 +81,7 @@ extension Hindsight {
                              match.similarity, match.score, match.outcome.map { String(format: "%+.2f%%", $0 * 100) } ?? "-", match.recommendation))
             }
             let context = try await memories["trader_memory"]!.pastContext(ticker: "NVDA", nSame: 2, nCross: 2, asOf: today)
-            print("\npast decisions for NVDA: \(context.sameTicker.map { "\(DecisionDates.day($0.time)) \($0.action ?? "?") \(($0.outcome ?? 0) * 100)%" })")
+            print("\npast decisions for NVDA: \(context.sameTicker.map { "\(DecisionDates.day($0.time)) \($0.action ?? "?") \(String(format: "%+.2f%%", ($0.outcome ?? 0) * 100))" })")
             print("other tickers: \(context.crossTicker.map { "\($0.ticker ?? "?") \(DecisionDates.day($0.time)) \($0.action ?? "?")" })")
             print("pending decisions: \(try await memories["trader_memory"]!.pendingDecisions().count)")
             for role in roles { print("  \(role): \(try await memories[role]!.count()) memories") }
