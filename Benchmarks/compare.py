@@ -7,8 +7,10 @@ Runs, one after the other on the same machine:
      one query per Python call, with the indexes kept;
   3. hnswlib's batch figure: knn_query on all queries at once with one thread (the C++ loop,
      free of the per-call Python cost the peers pay);
-  4. --repeats more alternating runs of Hindsight (reusing its index) and hnswlib's batch loop,
+  4. --repeats more runs of Hindsight (reusing its index) and hnswlib's batch loop back to back,
      so that both see the same phases of a shared machine; medians are reported;
+  5. --interleaved rounds in which the two are timed pass by pass, back to back at each ef: the
+     median of the per-round ratios is the comparison least disturbed by the machine (OUT/interleaved.md);
 then prints, for recall@10 >= 0.90, 0.95 and 0.99, each engine's best QPS and its ratio to
 hnswlib (per call and batch), writes OUT/summary.md and OUT/summary.json, and draws
 OUT/recall-qps.svg with Benchmarks/plot.py.
@@ -44,7 +46,7 @@ def hindsight(a, efs, reuse=False, out_name="hindsight.json"):
     run([exe, "bench", "--base", f"{a.data}/base.npy", "--queries", f"{a.data}/queries.npy", "--gt", f"{a.data}/gt.npy",
          "--k", "10", "--m", "16", "--ef-construction", "200", "--ef", ",".join(map(str, efs)),
          "--index", os.path.join(a.work, "hindsight"), "--batch", str(a.batch), "--threads", str(a.threads),
-         "--json", out] + (["--reuse"] if reuse else []))
+         "--passes", str(a.passes), "--json", out] + (["--reuse"] if reuse else []))
     with open(out) as f:
         return json.load(f)
 
@@ -113,6 +115,75 @@ def best(points, threshold):
     return max(ok, key=lambda p: p[1]) if ok else None
 
 
+def interleaved(a, efs, hs, batch):
+    """Hindsight and hnswlib's batch loop pass by pass: for each round and ef, one timed pass of
+    every query through each engine back to back (the order swapping each round), Hindsight served
+    by `hindsight bench-passes` in a child process. Both engines are measured within the same
+    second, so the ratio of the two is robust to a shared machine's slow phases; per ef we report
+    the median of the per-round ratios (OUT/interleaved.md, OUT/interleaved.json)."""
+    import hnswlib
+    import numpy as np
+    queries = np.ascontiguousarray(np.load(f"{a.data}/queries.npy"), dtype=np.float32)
+    n = np.load(f"{a.data}/base.npy", mmap_mode="r").shape[0]
+    index = hnswlib.Index(space="ip", dim=queries.shape[1])
+    index.load_index(os.path.join(a.work, "hnswlib", "index.bin"), max_elements=n)
+    index.set_num_threads(1)
+    exe = os.path.join(ROOT, ".build", "release", "hindsight")
+    child = subprocess.Popen([exe, "bench-passes", "--index", os.path.join(a.work, "hindsight"),
+                              "--queries", f"{a.data}/queries.npy", "--k", "10"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if child.stdout.readline().strip() != "ready":
+        raise SystemExit("hindsight bench-passes did not start")
+
+    def hindsight_pass(ef):
+        child.stdin.write(f"{ef}\n")
+        child.stdin.flush()
+        return float(child.stdout.readline())
+
+    def hnswlib_pass(ef):
+        index.set_ef(ef)
+        t0 = time.perf_counter()
+        index.knn_query(queries, k=10, num_threads=1)
+        return time.perf_counter() - t0
+
+    for ef in efs:  # warm both
+        hindsight_pass(ef), hnswlib_pass(ef)
+    seconds = {ef: ([], []) for ef in efs}
+    for round_ in range(a.interleaved):
+        for ef in efs:
+            first, second = (hindsight_pass, hnswlib_pass) if round_ % 2 == 0 else (hnswlib_pass, hindsight_pass)
+            t_first, t_second = first(ef), second(ef)
+            h, b = (t_first, t_second) if round_ % 2 == 0 else (t_second, t_first)
+            seconds[ef][0].append(h)
+            seconds[ef][1].append(b)
+        print(f"    interleaved round {round_ + 1}/{a.interleaved}", flush=True)
+    child.stdin.close()
+    child.wait()
+    recall_h = {r["ef"]: r["recall"] for r in hs["runs"]}
+    recall_b = {r["ef"]: r["recall"] for r in batch["runs"]}
+    lines = [f"### {os.path.basename(os.path.normpath(a.data))}: Hindsight vs hnswlib batch, interleaved pass by pass", "",
+             f"{a.interleaved} rounds; each round times one pass of all {len(queries)} queries per engine per ef, back to back.", "",
+             "| ef | recall Hindsight | recall hnswlib | QPS Hindsight (median) | QPS hnswlib (median) | ratio, median of rounds | middle half of ratios |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
+    table = []
+    count = len(queries)
+    for ef in efs:
+        h, b = seconds[ef]
+        ratios = sorted(tb / th for th, tb in zip(h, b))
+        quarter = len(ratios) // 4
+        row = dict(ef=ef, recall=recall_h.get(ef), recall_hnswlib=recall_b.get(ef), qps=count / median(h),
+                   qps_hnswlib=count / median(b), ratio=median(ratios), ratios=ratios)
+        table.append(row)
+        lines.append(f"| {ef} | {row['recall']:.4f} | {row['recall_hnswlib']:.4f} | {row['qps']:,.0f} | {row['qps_hnswlib']:,.0f} | "
+                     f"{row['ratio']:.2f}× | {ratios[quarter]:.2f}× – {ratios[-1 - quarter]:.2f}× |")
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    with open(os.path.join(a.out, "interleaved.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(a.out, "interleaved.json"), "w") as f:
+        json.dump(table, f, indent=2)
+
+
 def summarize(a, hs, peer_results, batch):
     engines = {"hindsight": [(r["recall"], r["qps"], r["ef"]) for r in hs["runs"]]}
     if batch:
@@ -142,8 +213,8 @@ def summarize(a, hs, peer_results, batch):
                 rp = best(ref, t) if ref else None
                 out.append(f"{p[1] / rp[1]:.2f}×" if p and rp else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {' / '.join(ratios)} | {' / '.join(batch_ratios)} |")
-    build = [f"| hindsight | {hs['build_s'] or float('nan'):.1f} | {hs['vectors_per_s'] or float('nan'):.0f} | "
-             f"{hs['disk_bytes'] / 1e6:.1f} | {(hs['open_s'] or float('nan')) * 1e3:.2f} | {(hs['first_query_s'] or float('nan')) * 1e3:.2f} |"]
+    build = [f"| hindsight | {hs.get('build_s') or float('nan'):.1f} | {hs.get('vectors_per_s') or float('nan'):.0f} | "
+             f"{hs['disk_bytes'] / 1e6:.1f} | {(hs.get('open_s') or float('nan')) * 1e3:.2f} | {(hs.get('first_query_s') or float('nan')) * 1e3:.2f} |"]
     for name, r in peer_results.items():
         b, q = r.get("build", {}), r.get("query", {})
         if b.get("status") != "ok":
@@ -173,6 +244,10 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the existing release build of hindsight")
     ap.add_argument("--skip-peers", action="store_true", help="reuse the peers' JSON already in OUT")
     ap.add_argument("--reuse", action="store_true", help="reuse Hindsight's index in WORK (no build figures)")
+    ap.add_argument("--interleaved", type=int, default=15,
+                    help="rounds of Hindsight and hnswlib batch passes interleaved ef by ef (0: none)")
+    ap.add_argument("--passes", type=int, default=3,
+                    help="timed passes over the queries per ef for Hindsight (best kept, as for hnswlib batch)")
     ap.add_argument("--repeats", type=int, default=5,
                     help="alternating runs of Hindsight and hnswlib's batch loop; medians are reported")
     a = ap.parse_args()
@@ -196,9 +271,11 @@ def main():
         # Shared machines slow down in phases: alternate the two engines and keep medians.
         hs_more, batch_more = [], []
         for i in range(1, a.repeats):
-            hs_more.append(hindsight(a, efs, reuse=True, out_name=f"hindsight-repeat{i}.json"))
-            if batch:
-                batch_more.append(hnswlib_batch(a, efs, out_name=f"hnswlib-batch-repeat{i}.json"))
+            for engine in (("hindsight", "batch") if i % 2 else ("batch", "hindsight")):
+                if engine == "hindsight":
+                    hs_more.append(hindsight(a, efs, reuse=True, out_name=f"hindsight-repeat{i}.json"))
+                elif batch:
+                    batch_more.append(hnswlib_batch(a, efs, out_name=f"hnswlib-batch-repeat{i}.json"))
         hs = merge_repeats(hs, hs_more)
         hs["qps_note"] = f"median of {a.repeats} alternating runs"
         with open(os.path.join(a.out, "hindsight.json"), "w") as f:
@@ -207,6 +284,8 @@ def main():
             batch = merge_repeats(batch, batch_more)
             with open(os.path.join(a.out, "hnswlib-batch.json"), "w") as f:
                 json.dump(batch, f, indent=2)
+    if batch and a.interleaved > 0:
+        interleaved(a, efs, hs, batch)
     summarize(a, hs, peer_results, batch)
     files = [os.path.join(a.out, f) for f in ["hindsight.json", "hnswlib-batch.json"] + [f"{p}.json" for p in peer_results]]
     run([sys.executable, os.path.join(HERE, "plot.py"), "--out", os.path.join(a.out, "recall-qps.svg"),

@@ -231,6 +231,17 @@ public struct RecallBenchmark {
         return Pass(seconds: seconds, latencies: histogram, found: found, distances: distances, perQuery: perQuery)
     }
 
+    /// Seconds of one single-threaded pass answering every query (one read transaction each),
+    /// with nothing else timed or recorded.
+    public static func timedPass(store: IndexStore, graph: GraphID, queries: [[Float]], k: Int, ef: Int) throws -> Double {
+        let options = SearchOptions(ef: ef, strategy: .graph)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for query in queries {
+            _ = try store.read { reader in try reader.search(graph, query: query, k: k, options: options) }
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
     private func parallelQPS(store: IndexStore, graph: GraphID, queries: [[Float]], options: SearchOptions, threads: Int) throws -> Double {
         let k = configuration.k
         let failure = Mutex<String?>(nil)

@@ -160,6 +160,11 @@ struct GraphHeader: Equatable, Sendable {
     var live: Int
     var slotsPerChunk: Int
     var nodesPerChunk: Int
+    /// Nodes below this number hold the vector of the same id (node n is vector n), so a search
+    /// finds their vectors without reading the node table. True of a graph that was given the
+    /// vectors of its space in order (a collection's global layer, a benchmark's index); 0 in
+    /// headers written before the field existed, which is always safe.
+    var identityPrefix: Int
 
     var deleted: Int { nodeCount - live }
     var slotBytes: Int { LinkSlot.headerBytes + 4 * parameters.m0 }
@@ -181,6 +186,7 @@ struct GraphHeader: Equatable, Sendable {
         writer.write(UInt32(live))
         writer.write(UInt32(slotsPerChunk))
         writer.write(UInt32(nodesPerChunk))
+        writer.write(UInt32(identityPrefix))
         return writer.bytes
     }
 
@@ -192,6 +198,7 @@ struct GraphHeader: Equatable, Sendable {
         maxLevel = -1
         nodeCount = 0
         live = 0
+        identityPrefix = 0
         let slotBytes = LinkSlot.headerBytes + 4 * parameters.m0
         slotsPerChunk = ChunkLayout(elementBytes: slotBytes, headerBytes: ChunkHeader.bytes, pages: IndexFormat.slotChunkPages,
                                     pageSize: pageSize).elementsPerChunk
@@ -214,7 +221,8 @@ struct GraphHeader: Equatable, Sendable {
         live = Int(try reader.read(UInt32.self))
         slotsPerChunk = Int(try reader.read(UInt32.self))
         nodesPerChunk = Int(try reader.read(UInt32.self))
-        guard m >= 2, slotsPerChunk > 0, nodesPerChunk > 0, live <= nodeCount, maxLevel >= -1, maxLevel < 64,
+        identityPrefix = reader.remaining >= 4 ? Int(try reader.read(UInt32.self)) : 0
+        guard m >= 2, identityPrefix <= nodeCount, slotsPerChunk > 0, nodesPerChunk > 0, live <= nodeCount, maxLevel >= -1, maxLevel < 64,
               (entryPoint == IndexFormat.noNode) == (maxLevel < 0),
               entryPoint == IndexFormat.noNode || Int(entryPoint) < nodeCount else {
             throw IndexError.corrupt("header of \(id) is inconsistent")

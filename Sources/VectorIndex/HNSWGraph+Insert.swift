@@ -62,6 +62,7 @@ extension GraphView {
         header.live += 1
         isDirty = true
         setNodeEntry(node, vectorID)
+        if Int(node) == header.identityPrefix && vectorID == node { header.identityPrefix += 1 }
         let level = drawLevel()
         let slot0 = mutableSlot(node, level: 0)
         LinkSlot.setLinks(slot0, [])

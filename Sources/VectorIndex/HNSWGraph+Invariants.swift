@@ -5,8 +5,8 @@ extension GraphView {
     /// Checks: the node table and slots cover every node; each live node's vector exists; link counts
     /// are within capacity; links point to existing nodes other than the node itself, on levels
     /// the target has; upper slots exist exactly for levels 1...level; a live entry point sits on
-    /// the top level whenever a live node exists; and every live node is reachable on layer 0 from
-    /// the entry point.
+    /// the top level whenever a live node exists; nodes below the header's identity prefix hold
+    /// the vector of their own id; and every live node is reachable on layer 0 from the entry point.
     func invariantViolations(limit: Int = 100) -> [String] {
         var findings: [String] = []
         func report(_ message: String) { if findings.count < limit { findings.append(message) } }
@@ -19,6 +19,9 @@ extension GraphView {
             guard let slot0 = slots.element(node) else { report("node \(node) has no layer-0 slot"); continue }
             let entry = nodeEntry(node)
             let vectorID = entry & ~IndexFormat.tombstoneBit
+            if Int(node) < header.identityPrefix && vectorID != node {
+                report("node \(node) holds vector \(vectorID), but the header says nodes below \(header.identityPrefix) hold their own id")
+            }
             if entry & IndexFormat.tombstoneBit == 0 {
                 live += 1
                 // A deleted node may have lost its vector to compaction; a live one never does.

@@ -1,12 +1,12 @@
 internal import CDistance
 internal import Distance
 
-/// Cache lines of each neighbour's vector requested before distances are computed. Eight lines
-/// (512 bytes) for up to 32 neighbours stay within L1 and start every load at once; the hardware
-/// prefetcher streams the rest. Measured against 0, 2, 4, 16 and 24 lines, and against pipelined
-/// prefetching of whole vectors one and two neighbours ahead, on 384-d and 1536-d data
-/// (docs/benchmarks.md).
-let prefetchLinesPerVector = 8
+/// Cache lines of each neighbour's vector requested before distances are computed; the hardware
+/// prefetcher streams the rest. Four lines (256 bytes) for up to 32 neighbours: with more, the
+/// prefetch instructions themselves stall once the core's line-fill buffers are full (perf puts
+/// most of the search loop's own time on them). Interleaved A/B runs on debian-minilm (384-d):
+/// 2 and 4 lines equal, both ~3–5% ahead of 8 lines.
+let prefetchLinesPerVector = 4
 
 /// Decides which vectors a search may return. Vectors it rejects still route the graph walk.
 public protocol VectorFilter {
@@ -170,6 +170,7 @@ extension GraphView {
         let vectorBytes = space.vectorBytes
         let dimension = space.header.dimension
         let kernel = DotProductKernel.best
+        let identityPrefix = UInt32(header.identityPrefix)
 
         visited[Int(entry.node)] = tag
         var lowerBound = Float.infinity
@@ -197,7 +198,7 @@ extension GraphView {
                 let neighbor = LinkSlot.link(slot, index)
                 if visited[Int(neighbor)] == tag { continue }
                 visited[Int(neighbor)] = tag
-                let vector = space.vector(nodeEntry(neighbor) & ~IndexFormat.tombstoneBit)
+                let vector = self.vector(of: neighbor, identityPrefix: identityPrefix)
                 hs_prefetch(vector, vectorBytes, prefetchLinesPerVector)
                 batchNodes[batch] = neighbor
                 batchVectors[batch] = vector

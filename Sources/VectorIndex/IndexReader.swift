@@ -29,6 +29,9 @@ public struct GraphInfo: Sendable, Hashable {
     public var entryPoint: VectorID?
     /// The entry point's level (the number of layers minus one), or -1 when empty.
     public var maxLevel: Int
+    /// Nodes below this number hold the vector of the same id, which a search reads without the
+    /// node table: a graph given its space's vectors in order has them all.
+    public var identityPrefix: Int
 }
 
 /// Read access to the index inside one read transaction, alive only inside ``IndexStore/read(_:)``.
@@ -186,6 +189,6 @@ extension GraphView {
     var info: GraphInfo {
         GraphInfo(id: id, space: header.space, parameters: header.parameters, nodeCount: header.nodeCount, live: header.live,
                   entryPoint: header.entryPoint == IndexFormat.noNode ? nil : VectorID(rawValue: vectorID(of: header.entryPoint)),
-                  maxLevel: header.maxLevel)
+                  maxLevel: header.maxLevel, identityPrefix: header.identityPrefix)
     }
 }

@@ -123,7 +123,14 @@ final class GraphView: @unchecked Sendable {
 
     /// The vector of `node`.
     @inline(__always)
-    func vector(of node: UInt32) -> UnsafeRawPointer { space.vector(vectorID(of: node)) }
+    func vector(of node: UInt32) -> UnsafeRawPointer { vector(of: node, identityPrefix: UInt32(header.identityPrefix)) }
+
+    /// The vector of `node`, read without the node table when the node is below `identityPrefix`
+    /// (the header's ``GraphHeader/identityPrefix``, hoisted out of a hot loop by the caller).
+    @inline(__always)
+    func vector(of node: UInt32, identityPrefix: UInt32) -> UnsafeRawPointer {
+        space.vector(node < identityPrefix ? node : vectorID(of: node))
+    }
 
     /// The slot of `node` on `level` (layer 0 or above), or nil when the node has no slot there.
     @inline(__always)

@@ -52,6 +52,27 @@ private func snapshot(_ path: String) -> [String: Data] {
         }
     }
 
+    @Test func graphHeadersRoundTripAndOlderHeadersHaveNoIdentityPrefix() throws {
+        var header = GraphHeader(space: SpaceID(rawValue: 1), parameters: GraphParameters(m: 12, efConstruction: 80), pageSize: 4096)
+        header.nodeCount = 10
+        header.live = 9
+        header.entryPoint = 3
+        header.maxLevel = 2
+        header.identityPrefix = 7
+        let bytes = header.encoded()
+        #expect(try bytes.withUnsafeBytes { try GraphHeader(decoding: $0, id: GraphID(rawValue: 2)) } == header)
+        // A header written before the identity prefix existed ends four bytes earlier.
+        var older = header
+        older.identityPrefix = 0
+        #expect(try bytes.dropLast(4).withUnsafeBytes { try GraphHeader(decoding: $0, id: GraphID(rawValue: 2)) } == older)
+        // A prefix beyond the nodes is corruption.
+        var bad = header
+        bad.identityPrefix = 11
+        #expect(throws: IndexError.self) {
+            try bad.encoded().withUnsafeBytes { try GraphHeader(decoding: $0, id: GraphID(rawValue: 2)) }
+        }
+    }
+
     @Test func newerFormatVersionIsRefusedWithoutChanges() throws {
         try withTemporaryDirectory { path in
             do {

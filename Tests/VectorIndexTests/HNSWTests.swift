@@ -148,6 +148,40 @@ import Testing
         }
     }
 
+    @Test func nodesHoldingTheirOwnVectorAreReadWithoutTheNodeTable() throws {
+        try withTemporaryStore { store, _ in
+            let vectors = Array(Self.base.prefix(400))
+            let (all, odd, partial) = try store.write { writer throws in
+                let space = try writer.createSpace(dimension: 64)
+                let all = try writer.createGraph(in: space)
+                let odd = try writer.createGraph(in: space)
+                let partial = try writer.createGraph(in: space)
+                let ids = try writer.addVectors(vectors, to: space)
+                try writer.insert(ids, into: all)
+                try writer.insert(ids.filter { $0.rawValue % 2 == 1 }, into: odd)
+                // In order up to 99, then out of order: the prefix stops at 100 for good.
+                try writer.insert(Array(ids[0..<100]) + Array(ids[101..<400]), into: partial)
+                try writer.insert([ids[100]], into: partial)
+                return (all, odd, partial)
+            }
+            try store.read { reader throws in
+                #expect(try reader.graph(all).identityPrefix == 400)
+                #expect(try reader.graph(odd).identityPrefix == 0)
+                #expect(try reader.graph(partial).identityPrefix == 100)
+                for graph in [all, odd, partial] { #expect(try reader.invariantViolations(of: graph).isEmpty) }
+                // Every vector is found as its own nearest neighbour, on both sides of the prefix.
+                for index in stride(from: 0, to: 400, by: 7) {
+                    let found = try reader.search(partial, query: vectors[index], k: 1, options: SearchOptions(ef: 64, strategy: .graph))
+                    #expect(found.first?.id == VectorID(index))
+                    if index % 2 == 1 {
+                        let inOdd = try reader.search(odd, query: vectors[index], k: 1, options: SearchOptions(ef: 64, strategy: .graph))
+                        #expect(inOdd.first?.id == VectorID(index))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func badVectorsAreRefusedAndNothingIsWritten() throws {
         try withTemporaryStore { store, _ in
             let (space, graph) = try buildGraph(store, vectors: Array(Self.base.prefix(50)))

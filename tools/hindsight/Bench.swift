@@ -1,5 +1,7 @@
 import ArgumentParser
 import Benchmarking
+import Datasets
+import LMDB
 import Foundation
 import VectorIndex
 
@@ -88,6 +90,37 @@ extension Hindsight {
         func run() throws {
             let timing = try RecallBenchmark.measureOpen(index: index, queriesPath: queries, graph: GraphID(rawValue: graph))
             print(String(decoding: try JSONEncoder().encode(timing), as: UTF8.self))
+        }
+    }
+
+    /// Serves timed passes to a driver (Benchmarks/compare.py) that interleaves them with another
+    /// engine's, so that both are measured within the same second of a shared machine.
+    struct BenchPasses: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-passes",
+            abstract: "Read an ef per line on stdin; answer with the seconds of one single-threaded pass over the queries.",
+            shouldDisplay: false)
+        @Option var index: String
+        @Option var queries: String
+        @Option(help: "The graph to search (default: the index's first).") var graph: UInt32?
+        @Option var k: Int = 10
+
+        func run() throws {
+            let queryRows = try readVectors(queries).rowArrays
+            let store = try IndexStore(path: index, options: EnvironmentOptions(readOnly: true))
+            defer { store.close() }
+            guard let graph = try graph.map(GraphID.init(rawValue:)) ?? store.read({ try $0.graphs().first }) else {
+                throw ValidationError("\(index) holds no graph")
+            }
+            FileHandle.standardOutput.write(Data("ready\n".utf8))
+            while let line = readLine() {
+                guard let ef = Int(line.trimmingCharacters(in: .whitespaces)), ef >= 1 else {
+                    throw ValidationError("expected an ef per line, got '\(line)'")
+                }
+                let seconds = try RecallBenchmark.timedPass(store: store, graph: graph, queries: queryRows,
+                                                            k: k, ef: ef)
+                FileHandle.standardOutput.write(Data("\(seconds)\n".utf8))
+            }
         }
     }
 }
