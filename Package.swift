@@ -58,7 +58,8 @@ let package = Package(
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "CLITests", dependencies: ["hindsight", "TestSupport"]),
         .testTarget(name: "FastJSONTests", dependencies: ["FastJSON", "TestSupport"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "CTransformer", "TestSupport"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "CTransformer", "TestSupport"],
+                    exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]
 )

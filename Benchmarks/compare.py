@@ -22,6 +22,7 @@ Peers need a virtualenv (see ../shared/bench/README.md):
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -110,6 +111,21 @@ def hnswlib_batch(a, efs, out_name="hnswlib-batch.json"):
     return result
 
 
+def qps_at_recall(points, target):
+    """QPS where a recall-QPS curve crosses `target`: log QPS interpolated linearly in recall
+    between the two points around it; None when the curve never reaches it."""
+    points = sorted(points)
+    for (r0, q0), (r1, q1) in zip(points, points[1:]):
+        if r0 <= target <= r1:
+            if r1 == r0:
+                return max(q0, q1)
+            w = (target - r0) / (r1 - r0)
+            return math.exp(math.log(q0) * (1 - w) + math.log(q1) * w)
+    if points and points[0][0] >= target:
+        return max(q for r, q in points)
+    return None
+
+
 def best(points, threshold):
     ok = [p for p in points if p[0] >= threshold]
     return max(ok, key=lambda p: p[1]) if ok else None
@@ -176,8 +192,25 @@ def interleaved(a, efs, hs, batch):
         table.append(row)
         lines.append(f"| {ef} | {row['recall']:.4f} | {row['recall_hnswlib']:.4f} | {row['qps']:,.0f} | {row['qps_hnswlib']:,.0f} | "
                      f"{row['ratio']:.2f}× | {ratios[quarter]:.2f}× – {ratios[-1 - quarter]:.2f}× |")
+    # At each recall floor: each engine's fastest ef that reaches it (its interleaved median QPS),
+    # and both curves interpolated to exactly the floor, since one ef step is a coarse unit.
+    lines += ["", "| recall@10 floor | Hindsight ef / QPS | hnswlib ef / QPS | ratio | ratio at exactly the floor (interpolated) |",
+              "|---:|---|---|---:|---:|"]
+    floors = []
+    for t in THRESHOLDS:
+        h = best([(r["recall"], r["qps"], r["ef"]) for r in table], t)
+        b = best([(r["recall_hnswlib"], r["qps_hnswlib"], r["ef"]) for r in table], t)
+        hi = qps_at_recall([(r["recall"], r["qps"]) for r in table], t)
+        bi = qps_at_recall([(r["recall_hnswlib"], r["qps_hnswlib"]) for r in table], t)
+        floors.append(dict(floor=t, hindsight=h, hnswlib=b, ratio=h[1] / b[1] if h and b else None,
+                           interpolated_ratio=hi / bi if hi and bi else None))
+        cell = lambda p: f"{p[2]} / {p[1]:,.0f}" if p else "–"
+        lines.append(f"| {t:.2f} | {cell(h)} | {cell(b)} | " + (f"{h[1] / b[1]:.2f}×" if h and b else "–") + " | "
+                     + (f"{hi / bi:.2f}×" if hi and bi else "–") + " |")
     text = "\n".join(lines) + "\n"
     print("\n" + text)
+    with open(os.path.join(a.out, "interleaved-floors.json"), "w") as f:
+        json.dump(floors, f, indent=2)
     with open(os.path.join(a.out, "interleaved.md"), "w") as f:
         f.write(text)
     with open(os.path.join(a.out, "interleaved.json"), "w") as f:

@@ -11,7 +11,7 @@ private let modelDirectory: String = {
 
 /// Text in, text out: collections that record the local model, records without vectors, queries by text.
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors"),
-                "the reference model is absent: fetch it with tools/fetch-model.sh, or set HINDSIGHT_MODEL_DIR"))
+                "the reference model is absent: fetch it with `hindsight model fetch` (tools/fetch-model.sh), or set HINDSIGHT_MODEL_DIR"))
 struct EmbedCLITests {
     @Test func embedPrintsJSONVectors() throws {
         let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "The weather is lovely today.", "It's so sunny outside!"])
@@ -22,6 +22,25 @@ struct EmbedCLITests {
         #expect(document["model"] as? String == "all-MiniLM-L6-v2")
         let dot = zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
         #expect(abs(dot - 0.6660) < 2e-4, "the model card's published similarity")
+    }
+
+    @Test func modelInfoDescribesTheDirectory() throws {
+        let result = try CLI.run(["model", "info", "--json", "--model-dir", modelDirectory])
+        #expect(result.status == 0, "\(result.error)")
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(info["name"] as? String == "all-MiniLM-L6-v2")
+        #expect(info["dimension"] as? Int == 384 && info["layers"] as? Int == 6 && info["attention_heads"] as? Int == 12)
+        #expect(info["pooling"] as? String == "mean" && info["max_sequence_length"] as? Int == 256)
+        #expect(info["vocabulary"] as? Int == 30522)
+    }
+
+    @Test func modelFetchLeavesAModelThatIsThereAlone() throws {
+        let before = try FileManager.default.attributesOfItem(atPath: modelDirectory + "/model.safetensors")[.modificationDate] as? Date
+        let result = try CLI.run(["model", "fetch", "--model-dir", modelDirectory])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("is already in \(modelDirectory)"), "\(result.output)")
+        let after = try FileManager.default.attributesOfItem(atPath: modelDirectory + "/model.safetensors")[.modificationDate] as? Date
+        #expect(before == after)
     }
 
     @Test func demoRunsWithTheLocalModel() throws {
@@ -67,9 +86,25 @@ struct EmbedCLITests {
 }
 
 @Suite struct EmbedCLIErrorTests {
+    @Test func modelInfoOfAMissingDirectoryNamesItAndTheFetchCommand() throws {
+        let result = try CLI.run(["model", "info", "--model-dir", "/nonexistent/model"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("/nonexistent/model") && result.error.contains("hindsight model fetch"), "\(result.error)")
+    }
+
+    @Test func modelFetchIntoAnImpossiblePlaceIsAClearError() throws {
+        try withTemporaryDirectory { path in
+            try Data("not a directory".utf8).write(to: URL(fileURLWithPath: path + "/file"))
+            let result = try CLI.run(["model", "fetch", "--model-dir", path + "/file/model"])
+            #expect(result.status != 0)
+            #expect(result.error.contains(path + "/file"), "\(result.error)")
+            #expect(try String(contentsOfFile: path + "/file", encoding: .utf8) == "not a directory")
+        }
+    }
+
     @Test func aMissingModelDirectoryIsNamed() throws {
         let result = try CLI.run(["embed", "--model-dir", "/nonexistent/model", "hello"])
         #expect(result.status != 0)
-        #expect(result.error.contains("/nonexistent/model") && result.error.contains("tools/fetch-model.sh"))
+        #expect(result.error.contains("/nonexistent/model") && result.error.contains("hindsight model fetch"))
     }
 }

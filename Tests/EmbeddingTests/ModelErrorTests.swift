@@ -21,7 +21,7 @@ import Testing
         try withTemporaryDirectory { directory in
             let missing = failure { _ = try BertEmbedder(directory: directory + "/nope") }
             #expect(missing?.path == directory + "/nope")
-            #expect(missing?.reason.contains("tools/fetch-model.sh") == true)
+            #expect(missing?.reason.contains("hindsight model fetch") == true)
 
             try TinyBert(seed: 1).write(to: directory)
             for (file, named) in [("config.json", "config.json"), ("vocab.txt", "tokenizer.json"), ("model.safetensors", "model.safetensors")] {

@@ -14,7 +14,7 @@ enum ReferenceModel {
 
     static var isAvailable: Bool { FileManager.default.fileExists(atPath: directory + "/model.safetensors") }
 
-    static let skipMessage: Comment = "the reference model is not in \(directory): fetch it with tools/fetch-model.sh, or set HINDSIGHT_MODEL_DIR"
+    static let skipMessage: Comment = "the reference model is not in \(directory): fetch it with `hindsight model fetch` (tools/fetch-model.sh), or set HINDSIGHT_MODEL_DIR"
 
     /// One embedder per kernel, loaded once for all tests.
     static let embedder: BertEmbedder? = try? BertEmbedder(directory: directory, threads: 2)

