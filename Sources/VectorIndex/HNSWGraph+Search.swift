@@ -2,10 +2,10 @@ internal import CDistance
 internal import Distance
 
 /// Cache lines of each neighbour's vector requested before distances are computed; the hardware
-/// prefetcher streams the rest. Four lines (256 bytes) for up to 32 neighbours: with more, the
-/// prefetch instructions themselves stall once the core's line-fill buffers are full (perf puts
-/// most of the search loop's own time on them). Interleaved A/B runs on debian-minilm (384-d):
-/// 2 and 4 lines equal, both ~3–5% ahead of 8 lines.
+/// prefetcher streams the rest. Four lines (256 bytes) for up to 32 neighbours: perf puts most of
+/// the search loop's own samples on these prefetches (waiting, we believe, for free line-fill
+/// buffers), and interleaved A/B runs on debian-minilm (384-d) found 2 and 4 lines equal, both
+/// ~3–5% ahead of 8.
 let prefetchLinesPerVector = 4
 
 /// Decides which vectors a search may return. Vectors it rejects still route the graph walk.
