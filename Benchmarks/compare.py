@@ -47,7 +47,7 @@ def hindsight(a, efs, reuse=False, out_name="hindsight.json"):
     run([exe, "bench", "--base", f"{a.data}/base.npy", "--queries", f"{a.data}/queries.npy", "--gt", f"{a.data}/gt.npy",
          "--k", "10", "--m", "16", "--ef-construction", "200", "--ef", ",".join(map(str, efs)),
          "--index", os.path.join(a.work, "hindsight"), "--batch", str(a.batch), "--threads", str(a.threads),
-         "--passes", str(a.passes), "--json", out] + (["--reuse"] if reuse else []))
+         "--passes", str(a.passes), "--build-threads", str(a.build_threads), "--json", out] + (["--reuse"] if reuse else []))
     with open(out) as f:
         return json.load(f)
 
@@ -277,6 +277,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the existing release build of hindsight")
     ap.add_argument("--skip-peers", action="store_true", help="reuse the peers' JSON already in OUT")
     ap.add_argument("--reuse", action="store_true", help="reuse Hindsight's index in WORK (no build figures)")
+    ap.add_argument("--build-threads", type=int, default=1,
+                    help="threads for Hindsight's batch-parallel build (1: serial, as the peers build)")
     ap.add_argument("--interleaved", type=int, default=15,
                     help="rounds of Hindsight and hnswlib batch passes interleaved ef by ef (0: none)")
     ap.add_argument("--passes", type=int, default=3,

@@ -18,6 +18,8 @@ public struct RecallBenchmarkConfiguration: Sendable {
     public var batch: Int = 1_000
     public var reuse = false
     public var threads: Int = 1
+    /// Threads for the candidate searches of each inserted batch (1: the serial insert).
+    public var buildThreads: Int = 1
     public var warmPasses: Int = 2
     /// Path of this executable, to time open and first query in a fresh process.
     public var executablePath: String?
@@ -139,7 +141,7 @@ public struct RecallBenchmark {
         let m0 = c.parameters.m0
         return RecallBenchmarkReport(
             version: HindsightVersion.current, dataset: c.dataset, n: base.rows, dim: base.columns, k: c.k,
-            params: ["m": c.parameters.m, "ef_construction": c.parameters.efConstruction, "batch": c.batch],
+            params: ["m": c.parameters.m, "ef_construction": c.parameters.efConstruction, "batch": c.batch, "build_threads": c.buildThreads],
             build_s: buildSeconds, vectors_per_s: buildSeconds.map { Double(base.rows) / $0 },
             disk_bytes: diskBytes, bytes_per_vector: Double(diskBytes) / Double(base.rows),
             raw_bytes_per_vector: Double(base.columns * 4 + 4 + m0 * 4),
@@ -187,14 +189,14 @@ public struct RecallBenchmark {
             let batch = (done..<end).map { row in Array(base.values[row * columns..<(row + 1) * columns]) }
             try store.write { writer in
                 let ids = try writer.addVectors(batch, to: space)
-                try writer.insert(ids, into: graph)
+                try writer.insert(ids, into: graph, threads: c.buildThreads)
             }
             done = end
             progress(done, rows, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        log(String(format: "built %d vectors in %.1f s (%.0f vectors/s), %d batches of %d, each committed durably", rows, seconds,
-                   Double(rows) / seconds, (rows + c.batch - 1) / c.batch, c.batch))
+        log(String(format: "built %d vectors in %.1f s (%.0f vectors/s), %d batches of %d, each committed durably, %d build thread(s)", rows, seconds,
+                   Double(rows) / seconds, (rows + c.batch - 1) / c.batch, c.batch, c.buildThreads))
         return (graph, seconds)
     }
 

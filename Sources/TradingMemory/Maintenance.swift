@@ -46,8 +46,9 @@ extension TradingMemoryStore {
     /// Rebuilds every graph (global and ticker layers) of `collection` (or of every collection) from
     /// the stored vectors, with new HNSW parameters when given (recorded in the catalog). Each
     /// collection is one write transaction: readers keep answering from the old graphs until it
-    /// commits, and an interrupted rebuild leaves them intact.
-    public func rebuild(collection: String? = nil, m: Int? = nil, efConstruction: Int? = nil,
+    /// commits, and an interrupted rebuild leaves them intact. `threads` above 1 searches each
+    /// batch's links on that many threads (a batch-parallel build).
+    public func rebuild(collection: String? = nil, m: Int? = nil, efConstruction: Int? = nil, threads: Int = 1,
                         progress: ((_ collection: String, _ done: Int, _ total: Int) -> Void)? = nil) throws -> [RebuildReport] {
         let names = try collection.map { [$0] } ?? collections().map(\.name)
         var reports: [RebuildReport] = []
@@ -60,10 +61,10 @@ extension TradingMemoryStore {
                 if let efConstruction { parameters.efConstruction = efConstruction }
                 let total = try writer.graph(record.globalGraphID).live + record.tickers.values.reduce(0) { $0 + $1.live }
                 var done = 0
-                record.globalGraph = try writer.rebuildGraph(record.globalGraphID, parameters: parameters) { progress?(name, done + $0, total) }.rawValue
+                record.globalGraph = try writer.rebuildGraph(record.globalGraphID, parameters: parameters, threads: threads) { progress?(name, done + $0, total) }.rawValue
                 done += record.live
                 for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
-                    let rebuilt = try writer.rebuildGraph(GraphID(rawValue: layer.graph), parameters: parameters) { progress?(name, done + $0, total) }
+                    let rebuilt = try writer.rebuildGraph(GraphID(rawValue: layer.graph), parameters: parameters, threads: threads) { progress?(name, done + $0, total) }
                     record.tickers[ticker]!.graph = rebuilt.rawValue
                     done += layer.live
                 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Building the graph: insertion with hnswlib's neighbour-selection heuristic, and tombstones.
 extension GraphView {
     /// Draws a level from the graph's seeded generator: floor(-ln(U) * mL), U uniform in (0, 1].
@@ -55,8 +57,9 @@ extension GraphView {
         LinkSlot.setLinks(mutableSlot(node, level: level), kept.map(\.node))
     }
 
-    /// Inserts the vector `vectorID` as a new node; returns the node.
-    func insert(vectorID: UInt32, context: SearchContext) -> UInt32 {
+    /// Adds a node for the vector `vectorID` with empty slots up to a freshly drawn level, not yet
+    /// linked; returns the node and its level.
+    func addUnlinkedNode(vectorID: UInt32) -> (node: UInt32, level: Int) {
         let node = UInt32(header.nodeCount)
         header.nodeCount += 1
         header.live += 1
@@ -68,7 +71,12 @@ extension GraphView {
         LinkSlot.setLinks(slot0, [])
         LinkSlot.setLevel(slot0, level)
         if level > 0 { for upperLevel in 1...level { LinkSlot.setLinks(mutableSlot(node, level: upperLevel), []) } }
+        return (node, level)
+    }
 
+    /// Inserts the vector `vectorID` as a new node; returns the node.
+    func insert(vectorID: UInt32, context: SearchContext) -> UInt32 {
+        let (node, level) = addUnlinkedNode(vectorID: vectorID)
         guard header.entryPoint != IndexFormat.noNode else {
             header.entryPoint = node
             header.maxLevel = level
@@ -103,6 +111,106 @@ extension GraphView {
             header.maxLevel = level
         }
         return node
+    }
+
+    /// Inserts the vectors `vectorIDs` as new nodes using `threads` threads; returns the nodes.
+    ///
+    /// The batch is linked in two phases. First, on every thread, each new node finds its
+    /// candidates: by searching the graph as it stood before the batch (exactly as a serial insert
+    /// searches it, efConstruction per layer), and by exact distances to the batch's earlier nodes,
+    /// which the graph cannot show it yet; it keeps the efConstruction nearest per layer and selects
+    /// its links from them with the heuristic. Then, on one thread and in batch order, each node
+    /// gets its links and is linked back (re-selecting a full neighbour's links), as in a serial
+    /// insert. The first phase
+    /// only reads, so the threads share the view without locks, and the graph depends on the seed
+    /// and the batches but not on the number of threads or their timing. It differs from the
+    /// graph a serial insert builds, with the same recall per ef (docs/benchmarks.md).
+    func insertBatch(vectorIDs: [UInt32], threads: Int, context: SearchContext) -> [UInt32] {
+        var remaining = vectorIDs[...]
+        var nodes: [UInt32] = []
+        nodes.reserveCapacity(vectorIDs.count)
+        if header.entryPoint == IndexFormat.noNode, let first = remaining.first {
+            nodes.append(insert(vectorID: first, context: context))
+            remaining = remaining.dropFirst()
+        }
+        guard !remaining.isEmpty else { return nodes }
+        let entry = header.entryPoint, topLevel = header.maxLevel
+        var batch: [(node: UInt32, level: Int)] = []
+        batch.reserveCapacity(remaining.count)
+        for vectorID in remaining { batch.append(addUnlinkedNode(vectorID: vectorID)) }
+        nodes += batch.map(\.node)
+
+        // Phase 1, read-only and parallel: each node's links per layer, selected from its candidates.
+        let efConstruction = header.parameters.efConstruction, m = header.parameters.m
+        let found = UnsafeMutableBufferPointer<[[Candidate]]>.allocate(capacity: batch.count)
+        found.initialize(repeating: [])
+        defer { found.deallocate() }
+        // Shared: no thread changes the view in this phase, and each writes only its own positions of `found`.
+        let shared = UncheckedSendable((view: self, found: found, batch: batch))
+        let workers = max(1, min(threads, batch.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let (view, found, batch) = shared.value
+            SearchContextPool.shared.withContext { context in
+                for position in stride(from: worker, to: batch.count, by: workers) {
+                    found[position] = view.batchCandidates(position: position, batch: batch, entry: entry, topLevel: topLevel,
+                                                           efConstruction: efConstruction, m: m, context: context)
+                }
+            }
+        }
+
+        // Phase 2, serial: link in batch order.
+        for (position, (node, level)) in batch.enumerated() {
+            for layer in stride(from: level, through: 0, by: -1) {
+                let selected = found[position][layer]
+                guard !selected.isEmpty else { continue }
+                LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
+                for neighbor in selected {
+                    connect(neighbor.node, to: node, level: layer, newDistance: neighbor.distance)
+                }
+            }
+            if level > header.maxLevel {
+                header.entryPoint = node
+                header.maxLevel = level
+            }
+        }
+        return nodes
+    }
+
+    /// The links of the batch's node at `position` on each of its layers (index = layer), selected
+    /// by the heuristic from the `efConstruction` nearest candidates: those of a search of the graph
+    /// as it stood before the batch (`entry`, `topLevel`) and the batch's earlier nodes. Reads only.
+    private func batchCandidates(position: Int, batch: [(node: UInt32, level: Int)], entry: UInt32, topLevel: Int,
+                                 efConstruction: Int, m: Int, context: SearchContext) -> [[Candidate]] {
+        let (node, level) = batch[position]
+        let query = vector(of: node)
+        var layers = [[Candidate]](repeating: [], count: level + 1)
+        var current = Candidate(distance: distance(query, vector(of: entry)), node: entry)
+        if level < topLevel {
+            current = greedyDescent(query: query, from: current, level: topLevel, stopLevel: level).0
+        }
+        for layer in stride(from: min(level, topLevel), through: 0, by: -1) {
+            _ = searchLayer(query: query, entry: current, ef: efConstruction, level: layer, context: context,
+                            eligibility: LiveNodes(), stopsEarly: false)
+            var found = context.results.drainSortedNearestFirst()
+            if found.isEmpty {
+                // Only deleted nodes are near: link to them rather than leave the node unreachable.
+                _ = searchLayer(query: query, entry: current, ef: efConstruction, level: layer, context: context,
+                                eligibility: AnyNode(excluded: node), stopsEarly: false)
+                found = context.results.drainSortedNearestFirst()
+            }
+            layers[layer] = found
+            if let nearest = found.first { current = nearest }
+        }
+        for earlier in batch[..<position] {
+            let shared = min(earlier.level, level)
+            let d = distance(query, vector(of: earlier.node))
+            for layer in 0...shared { layers[layer].append(Candidate(distance: d, node: earlier.node)) }
+        }
+        for layer in layers.indices where layers[layer].count > 1 {
+            layers[layer].sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+            if layers[layer].count > efConstruction { layers[layer].removeLast(layers[layer].count - efConstruction) }
+        }
+        return layers.map { selectNeighbors($0, m: m) }
     }
 
     /// Marks `node` deleted: it keeps routing searches but is never returned. A deleted entry point

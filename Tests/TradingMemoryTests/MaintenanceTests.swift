@@ -46,12 +46,13 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
         }
     }
 
-    @Test func rebuildWithNewParametersKeepsAnswers() throws {
+    /// Serial (1) and batch-parallel (2 threads) rebuilds.
+    @Test(arguments: [1, 2]) func rebuildWithNewParametersKeepsAnswers(threads: Int) throws {
         try withTemporaryMemoryStore { store, _ throws in
             let vectors = try populate(store, count: 2_500)
             let queries = Array(vectors.suffix(20))
             let before = try queries.map { try store.recall(RecallQuery(vector: $0, k: 5, ef: 200), in: "mem").map(\.memory.id) }
-            let reports = try store.rebuild(collection: "mem", m: 20, efConstruction: 120)
+            let reports = try store.rebuild(collection: "mem", m: 20, efConstruction: 120, threads: threads)
             #expect(reports.first?.layers == 21 && reports.first?.memories == 2_500)
             let info = try store.collection("mem")
             #expect(info.configuration.index.m == 20 && info.configuration.index.efConstruction == 120)

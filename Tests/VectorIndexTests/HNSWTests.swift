@@ -39,6 +39,51 @@ import Testing
         }
     }
 
+    @Test func batchParallelBuildKeepsRecallAndDoesNotDependOnTheThreadCount() throws {
+        func build(threads: Int) throws -> (recall: Double, results: [[Neighbor]], violations: [String], info: GraphInfo) {
+            try withTemporaryStore { store, _ in
+                // Batches of 700: the first lands in an empty graph, later ones link to earlier batches.
+                let (_, graph) = try buildGraph(store, vectors: Self.base, parameters: GraphParameters(m: 16, efConstruction: 100),
+                                                batch: 700, threads: threads)
+                let recall = try meanRecall(store, graph: graph, base: Self.base, queries: Self.queries, k: 10, ef: 64)
+                return try store.read { reader throws in
+                    (recall,
+                     try Self.queries.map { try reader.search(graph, query: $0, k: 10, options: SearchOptions(ef: 64, strategy: .graph)) },
+                     try reader.invariantViolations(of: graph), try reader.graph(graph))
+                }
+            }
+        }
+        let serial = try build(threads: 1)
+        let two = try build(threads: 2)
+        let four = try build(threads: 4)
+        #expect(two.recall >= 0.95, "recall@10 at ef 64 was \(two.recall)")
+        #expect(abs(two.recall - serial.recall) <= 0.02, "parallel \(two.recall), serial \(serial.recall)")
+        #expect(two.violations == [], "\(two.violations)")
+        #expect(two.info.nodeCount == 5_000 && two.info.live == 5_000 && two.info.identityPrefix == 5_000)
+        #expect(two.results == four.results, "the graph depends on the seed and batches, not on the threads")
+    }
+
+    @Test func batchParallelInsertRefusesDuplicatesAndWritesNothing() throws {
+        try withTemporaryStore { store, _ in
+            let vectors = Array(Self.base.prefix(600))
+            let (space, graph) = try buildGraph(store, vectors: Array(vectors.prefix(500)), threads: 2)
+            let more = try store.write { writer in try writer.addVectors(Array(vectors.suffix(100)), to: space) }
+            #expect(throws: IndexError.duplicateNode(VectorID(3), graph)) {
+                try store.write { writer in try writer.insert(more + [VectorID(3)], into: graph, threads: 2) }
+            }
+            #expect(try store.read { try $0.graph(graph).nodeCount } == 500)
+            try store.write { writer in try writer.insert(more, into: graph, threads: 2) }
+            try store.read { reader throws in
+                #expect(try reader.graph(graph).nodeCount == 600)
+                #expect(try reader.invariantViolations(of: graph) == [])
+                for index in stride(from: 500, to: 600, by: 9) {
+                    let found = try reader.search(graph, query: vectors[index], k: 1, options: SearchOptions(ef: 64, strategy: .graph))
+                    #expect(found.first?.id == VectorID(index))
+                }
+            }
+        }
+    }
+
     @Test func exactScanEqualsBruteForce() throws {
         try withTemporaryStore { store, _ in
             let base = Array(Self.base.prefix(1_500))

@@ -11,9 +11,9 @@ func withTemporaryStore<R>(_ body: (IndexStore, String) throws -> R) throws -> R
     }
 }
 
-/// A space and a graph holding `vectors`, inserted in batches.
+/// A space and a graph holding `vectors`, inserted in batches (with `threads` searching each batch).
 func buildGraph(_ store: IndexStore, vectors: [[Float]], parameters: GraphParameters = GraphParameters(efConstruction: 100),
-                batch: Int = 1000) throws -> (SpaceID, GraphID) {
+                batch: Int = 1000, threads: Int = 1) throws -> (SpaceID, GraphID) {
     let (space, graph) = try store.write { writer in
         let space = try writer.createSpace(dimension: vectors[0].count)
         return (space, try writer.createGraph(in: space, parameters: parameters))
@@ -21,7 +21,7 @@ func buildGraph(_ store: IndexStore, vectors: [[Float]], parameters: GraphParame
     for start in stride(from: 0, to: vectors.count, by: batch) {
         try store.write { writer in
             let ids = try writer.addVectors(Array(vectors[start..<min(start + batch, vectors.count)]), to: space)
-            try writer.insert(ids, into: graph)
+            try writer.insert(ids, into: graph, threads: threads)
         }
     }
     return (space, graph)

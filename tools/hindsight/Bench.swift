@@ -28,6 +28,9 @@ extension Hindsight {
         @Flag(help: "Reuse the index in --index instead of rebuilding it.") var reuse = false
         @Option(help: "Vectors per write transaction while building.") var batch: Int = 1_000
         @Option(help: "Threads for an extra multi-threaded QPS figure.") var threads: Int = 1
+        @Option(name: .customLong("build-threads"),
+                help: "Threads searching for each batch's links while building (1: the serial insert; more: a batch-parallel build).")
+        var buildThreads: Int = 1
         @Option(help: "Warm passes per ef (the best is reported).") var passes: Int = 2
         @Option(help: "Dataset name for the report (default: the base file's folder).") var dataset: String?
         @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -36,6 +39,7 @@ extension Hindsight {
             guard k >= 1 else { throw ValidationError("--k must be at least 1.") }
             guard batch >= 1 else { throw ValidationError("--batch must be at least 1.") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+            guard buildThreads >= 1 else { throw ValidationError("--build-threads must be at least 1.") }
             guard !efValues.isEmpty, efValues.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--ef must be a comma-separated list of positive integers, got '\(ef)'.")
             }
@@ -54,6 +58,7 @@ extension Hindsight {
             configuration.batch = batch
             configuration.reuse = reuse
             configuration.threads = threads
+            configuration.buildThreads = buildThreads
             configuration.warmPasses = passes
             configuration.executablePath = CommandLine.executablePath
             var benchmark = RecallBenchmark(configuration: configuration)

@@ -39,12 +39,18 @@ extension Hindsight {
         @Option(help: "The collection (default: every collection).") var collection: String?
         @Option(help: "New links per node (M).") var m: Int?
         @Option(name: .customLong("ef-construction"), help: "New candidate list size while inserting.") var efConstruction: Int?
+        @Option(help: "Threads searching for each batch's links (1: the serial insert; more: a batch-parallel build).")
+        var threads: Int = 1
+
+        func validate() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+        }
 
         func run() throws {
             let store = try database.openStore()
             defer { store.close() }
             let progress = ProgressLine("rebuilding")
-            for report in try store.rebuild(collection: collection, m: m, efConstruction: efConstruction, progress: { name, done, total in
+            for report in try store.rebuild(collection: collection, m: m, efConstruction: efConstruction, threads: threads, progress: { name, done, total in
                 progress.update(done, total)
                 _ = name
             }) {
