@@ -405,16 +405,8 @@ extension MemoryJSON: JSONWritable {
 
     /// The fields without the braces (results add theirs beside them).
     func writeFields(to writer: inout JSONWriter) {
-        func optional(_ key: String, _ value: String?) {
-            writer.key(key)
-            if let value { writer.string(value) } else { writer.null() }
-        }
-        func optional(_ key: String, _ value: Double?) {
-            writer.key(key)
-            if let value { writer.number(value) } else { writer.null() }
-        }
-        optional("action", action)
-        optional("caller_id", caller_id)
+        writer.field("action", action)
+        writer.field("caller_id", caller_id)
         writer.key("engine_id"); writer.number(Int(engine_id))
         writer.key("id"); writer.string(id)
         writer.key("known_at"); writer.string(RecordFormat.format(known_at.date))
@@ -425,13 +417,13 @@ extension MemoryJSON: JSONWritable {
             value.write(to: &writer)
         }
         writer.endObject()
-        optional("outcome", outcome)
-        optional("quality", quality)
+        writer.field("outcome", outcome)
+        writer.field("quality", quality)
         writer.key("reflection"); writer.string(reflection)
         writer.key("reinforcements"); writer.number(reinforcements)
         writer.key("situation"); writer.string(situation)
         writer.key("status"); writer.string(status.rawValue)
-        optional("ticker", ticker)
+        writer.field("ticker", ticker)
         writer.key("time"); writer.string(RecordFormat.format(time.date))
     }
 }

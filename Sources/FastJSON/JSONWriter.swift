@@ -41,6 +41,18 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// `"name": value`, or `"name": null` when there is no value.
+    public mutating func field(_ name: String, _ value: String?) {
+        key(name)
+        if let value { string(value) } else { null() }
+    }
+
+    /// `"name": value`, or `"name": null` when there is no value.
+    public mutating func field(_ name: String, _ value: Double?) {
+        key(name)
+        if let value { number(value) } else { null() }
+    }
+
     /// Raw JSON produced elsewhere (must be one complete value).
     public mutating func raw(_ json: some Sequence<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
 

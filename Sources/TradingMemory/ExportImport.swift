@@ -94,27 +94,19 @@ extension TradingMemoryStore {
     }
 
     private static func write(_ memory: Memory, vector: [Float], collection: String, to writer: inout JSONWriter) {
-        func optional(_ key: String, _ value: String?) {
-            writer.key(key)
-            if let value { writer.string(value) } else { writer.null() }
-        }
-        func optional(_ key: String, _ value: Double?) {
-            writer.key(key)
-            if let value { writer.number(value) } else { writer.null() }
-        }
         writer.beginObject()
         writer.key("type"); writer.string("memory")
         writer.key("collection"); writer.string(collection)
         writer.key("engine_id"); writer.number(Int(memory.id.rawValue))
-        optional("id", memory.callerID)
-        optional("ticker", memory.ticker)
+        writer.field("id", memory.callerID)
+        writer.field("ticker", memory.ticker)
         writer.key("time"); writer.string(RecordFormat.format(memory.time))
         writer.key("known_at"); writer.string(RecordFormat.format(memory.knownAt))
         writer.key("situation"); writer.string(memory.situation)
         writer.key("reflection"); writer.string(memory.reflection)
-        optional("action", memory.action)
-        optional("outcome", memory.outcome)
-        optional("quality", memory.quality)
+        writer.field("action", memory.action)
+        writer.field("outcome", memory.outcome)
+        writer.field("quality", memory.quality)
         writer.key("metadata")
         writer.beginObject()
         for (key, value) in memory.metadata.sorted(by: { $0.key < $1.key }) {

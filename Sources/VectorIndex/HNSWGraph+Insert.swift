@@ -52,7 +52,7 @@ extension GraphView {
             let other = LinkSlot.link(slot, index)
             candidates.append(Candidate(distance: distance(base, vector(of: other)), node: other))
         }
-        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+        candidates.sort()
         let kept = selectNeighbors(candidates, m: capacity)
         LinkSlot.setLinks(mutableSlot(node, level: level), kept.map(\.node))
     }
@@ -74,6 +74,19 @@ extension GraphView {
         return (node, level)
     }
 
+    /// The efConstruction nearest live nodes to `query` on `layer`, nearest first, found from
+    /// `entry` (only deleted ones when no live node is near: better linked to them than unreachable).
+    func constructionCandidates(of node: UInt32, query: UnsafeRawPointer, from entry: Candidate, layer: Int,
+                                context: SearchContext) -> [Candidate] {
+        let ef = header.parameters.efConstruction
+        _ = searchLayer(query: query, entry: entry, ef: ef, level: layer, context: context, eligibility: LiveNodes(), stopsEarly: false)
+        let found = context.results.drainSortedNearestFirst().filter { $0.node != node }
+        guard found.isEmpty else { return found }
+        _ = searchLayer(query: query, entry: entry, ef: ef, level: layer, context: context, eligibility: AnyNode(excluded: node),
+                        stopsEarly: false)
+        return context.results.drainSortedNearestFirst().filter { $0.node != node }
+    }
+
     /// Inserts the vector `vectorID` as a new node; returns the node.
     func insert(vectorID: UInt32, context: SearchContext) -> UInt32 {
         let (node, level) = addUnlinkedNode(vectorID: vectorID)
@@ -90,15 +103,7 @@ extension GraphView {
         }
         let m = header.parameters.m
         for layer in stride(from: min(level, header.maxLevel), through: 0, by: -1) {
-            _ = searchLayer(query: query, entry: current, ef: header.parameters.efConstruction, level: layer,
-                            context: context, eligibility: LiveNodes(), stopsEarly: false)
-            var found = context.results.drainSortedNearestFirst().filter { $0.node != node }
-            if found.isEmpty {
-                // Only deleted nodes are near: link to them rather than leave the node unreachable.
-                _ = searchLayer(query: query, entry: current, ef: header.parameters.efConstruction, level: layer,
-                                context: context, eligibility: AnyNode(excluded: node), stopsEarly: false)
-                found = context.results.drainSortedNearestFirst().filter { $0.node != node }
-            }
+            let found = constructionCandidates(of: node, query: query, from: current, layer: layer, context: context)
             let selected = selectNeighbors(found, m: m)
             LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
             for neighbor in selected {
@@ -121,9 +126,8 @@ extension GraphView {
     /// which the graph cannot show it yet; it keeps the efConstruction nearest per layer and selects
     /// its links from them with the heuristic. Then, on one thread and in batch order, each node
     /// gets its links and is linked back (re-selecting a full neighbour's links), as in a serial
-    /// insert. The first phase
-    /// only reads, so the threads share the view without locks, and the graph depends on the seed
-    /// and the batches but not on the number of threads or their timing. It differs from the
+    /// insert. The first phase only reads, so the threads share the view without locks, and the
+    /// graph depends on the seed and the batches but not on the number of threads or their timing. It differs from the
     /// graph a serial insert builds, with the same recall per ef (docs/benchmarks.md).
     func insertBatch(vectorIDs: [UInt32], threads: Int, context: SearchContext) -> [UInt32] {
         var remaining = vectorIDs[...]
@@ -141,19 +145,21 @@ extension GraphView {
         nodes += batch.map(\.node)
 
         // Phase 1, read-only and parallel: each node's links per layer, selected from its candidates.
-        let efConstruction = header.parameters.efConstruction, m = header.parameters.m
-        let found = UnsafeMutableBufferPointer<[[Candidate]]>.allocate(capacity: batch.count)
-        found.initialize(repeating: [])
-        defer { found.deallocate() }
-        // Shared: no thread changes the view in this phase, and each writes only its own positions of `found`.
-        let shared = UncheckedSendable((view: self, found: found, batch: batch))
+        let links = UnsafeMutableBufferPointer<[[Candidate]]>.allocate(capacity: batch.count)
+        links.initialize(repeating: [])
+        defer {
+            _ = links.deinitialize()
+            links.deallocate()
+        }
+        // Shared: no thread changes the view in this phase, and each writes only its own positions of `links`.
+        let shared = UncheckedSendable((view: self, links: links, batch: batch))
         let workers = max(1, min(threads, batch.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let (view, found, batch) = shared.value
+            let (view, links, batch) = shared.value
             SearchContextPool.shared.withContext { context in
                 for position in stride(from: worker, to: batch.count, by: workers) {
-                    found[position] = view.batchCandidates(position: position, batch: batch, entry: entry, topLevel: topLevel,
-                                                           efConstruction: efConstruction, m: m, context: context)
+                    links[position] = view.batchLinks(position: position, batch: batch, entry: entry, topLevel: topLevel,
+                                                      context: context)
                 }
             }
         }
@@ -161,7 +167,7 @@ extension GraphView {
         // Phase 2, serial: link in batch order.
         for (position, (node, level)) in batch.enumerated() {
             for layer in stride(from: level, through: 0, by: -1) {
-                let selected = found[position][layer]
+                let selected = links[position][layer]
                 guard !selected.isEmpty else { continue }
                 LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
                 for neighbor in selected {
@@ -179,8 +185,9 @@ extension GraphView {
     /// The links of the batch's node at `position` on each of its layers (index = layer), selected
     /// by the heuristic from the `efConstruction` nearest candidates: those of a search of the graph
     /// as it stood before the batch (`entry`, `topLevel`) and the batch's earlier nodes. Reads only.
-    private func batchCandidates(position: Int, batch: [(node: UInt32, level: Int)], entry: UInt32, topLevel: Int,
-                                 efConstruction: Int, m: Int, context: SearchContext) -> [[Candidate]] {
+    private func batchLinks(position: Int, batch: [(node: UInt32, level: Int)], entry: UInt32, topLevel: Int,
+                            context: SearchContext) -> [[Candidate]] {
+        let efConstruction = header.parameters.efConstruction
         let (node, level) = batch[position]
         let query = vector(of: node)
         var layers = [[Candidate]](repeating: [], count: level + 1)
@@ -189,15 +196,7 @@ extension GraphView {
             current = greedyDescent(query: query, from: current, level: topLevel, stopLevel: level).0
         }
         for layer in stride(from: min(level, topLevel), through: 0, by: -1) {
-            _ = searchLayer(query: query, entry: current, ef: efConstruction, level: layer, context: context,
-                            eligibility: LiveNodes(), stopsEarly: false)
-            var found = context.results.drainSortedNearestFirst()
-            if found.isEmpty {
-                // Only deleted nodes are near: link to them rather than leave the node unreachable.
-                _ = searchLayer(query: query, entry: current, ef: efConstruction, level: layer, context: context,
-                                eligibility: AnyNode(excluded: node), stopsEarly: false)
-                found = context.results.drainSortedNearestFirst()
-            }
+            let found = constructionCandidates(of: node, query: query, from: current, layer: layer, context: context)
             layers[layer] = found
             if let nearest = found.first { current = nearest }
         }
@@ -207,10 +206,10 @@ extension GraphView {
             for layer in 0...shared { layers[layer].append(Candidate(distance: d, node: earlier.node)) }
         }
         for layer in layers.indices where layers[layer].count > 1 {
-            layers[layer].sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+            layers[layer].sort()
             if layers[layer].count > efConstruction { layers[layer].removeLast(layers[layer].count - efConstruction) }
         }
-        return layers.map { selectNeighbors($0, m: m) }
+        return layers.map { selectNeighbors($0, m: header.parameters.m) }
     }
 
     /// Marks `node` deleted: it keeps routing searches but is never returned. A deleted entry point
@@ -340,7 +339,7 @@ extension GraphView {
                 }
                 let base = vector(of: node)
                 let candidates = pool.map { Candidate(distance: distance(base, vector(of: $0)), node: $0) }
-                    .sorted { $0.distance < $1.distance || ($0.distance == $1.distance && $0.node < $1.node) }
+                    .sorted()
                 LinkSlot.setLinks(mutableSlot(node, level: level), selectNeighbors(candidates, m: capacity).map(\.node))
                 repaired += 1
             }

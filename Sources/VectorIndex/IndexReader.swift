@@ -100,14 +100,7 @@ public struct IndexReader: ~Copyable {
 
     /// The live (not deleted) vectors of `graph`, in node order.
     public func liveVectors(of graph: GraphID) throws -> [VectorID] {
-        let view = try graphView(graph)
-        var vectors: [VectorID] = []
-        vectors.reserveCapacity(view.header.live)
-        for node in 0..<UInt32(view.header.nodeCount) {
-            let entry = view.nodeEntry(node)
-            if entry & IndexFormat.tombstoneBit == 0 { vectors.append(VectorID(rawValue: entry)) }
-        }
-        return vectors
+        try graphView(graph).liveVectorIDs().map(VectorID.init(rawValue:))
     }
 
     /// Whether vector `id` is a live (not deleted) node of `graph`.

@@ -144,10 +144,11 @@ public struct IndexWriter: ~Copyable {
     /// Inserts the vectors `ids` of the graph's space into `graph`, in order; `progress` hears the
     /// number inserted so far every 256 vectors and at the end.
     ///
-    /// With `threads` above 1 the batch's candidate searches run on that many threads inside this
-    /// write transaction and the linking stays on this one (see `GraphView.insertBatch`): a
-    /// different graph from the serial insert's, of the same quality, and the same graph for any
-    /// number of threads above 1. Progress is then reported once, at the end.
+    /// With `threads` above 1 the vectors go in by batches of ``parallelBatchSize`` whose candidate
+    /// searches run on that many threads inside this write transaction, the linking staying on this
+    /// one (see `GraphView.insertBatch`): a different graph from the serial insert's, of the same
+    /// quality, and the same graph for any number of threads above 1. Progress is then reported
+    /// after each batch.
     /// - Throws: ``IndexError/duplicateNode(_:_:)`` when a vector is already in the graph.
     public func insert(_ ids: [VectorID], into graph: GraphID, threads: Int = 1, progress: ((Int) -> Void)? = nil) throws {
         let view = try graphView(graph)
@@ -156,14 +157,19 @@ public struct IndexWriter: ~Copyable {
         }
         if threads > 1 {
             try SearchContextPool.shared.withContext { context in
-                // The members first (they refuse duplicates), then the batch, whose nodes follow on.
-                let first = UInt32(view.header.nodeCount)
-                for (position, id) in ids.enumerated() {
-                    try addMember(id, node: first + UInt32(position), graph: graph)
+                var done = 0
+                while done < ids.count {
+                    let batch = ids[done..<min(done + Self.parallelBatchSize, ids.count)]
+                    // The members first (they refuse duplicates), then the batch, whose nodes follow on.
+                    let first = UInt32(view.header.nodeCount)
+                    for (position, id) in batch.enumerated() {
+                        try addMember(id, node: first + UInt32(position), graph: graph)
+                    }
+                    let nodes = view.insertBatch(vectorIDs: batch.map(\.rawValue), threads: threads, context: context)
+                    assert(nodes.first.map { $0 == first } ?? true)
+                    done += batch.count
+                    progress?(done)
                 }
-                let nodes = view.insertBatch(vectorIDs: ids.map(\.rawValue), threads: threads, context: context)
-                assert(nodes.first.map { $0 == first } ?? true)
-                progress?(ids.count)
                 if !ids.isEmpty { view.repairReachability(context: context) }
             }
             return
@@ -180,6 +186,10 @@ public struct IndexWriter: ~Copyable {
             if !ids.isEmpty { view.repairReachability(context: context) }
         }
     }
+
+    /// Vectors per batch of a multi-threaded insert: each new node of a batch is compared exactly
+    /// with the batch's earlier ones (the graph cannot show them yet), so the cost grows with its square.
+    public static let parallelBatchSize = 1_000
 
     /// Records that vector `id` is `node` of `graph`; a vector already in the graph is refused.
     private func addMember(_ id: VectorID, node: UInt32, graph: GraphID) throws {
@@ -211,25 +221,13 @@ public struct IndexWriter: ~Copyable {
 
     /// Builds a new graph from the live vectors of `graph` (in vector order, with `parameters`, or
     /// the old ones), drops the old graph and returns the new one. Callers that refer to graphs by
-    /// id must switch to the new id in the same transaction. With `threads` above 1 the vectors go
-    /// in by batches of 1,000 whose candidate searches use that many threads (see ``insert(_:into:threads:progress:)``).
+    /// id must switch to the new id in the same transaction. `threads` as for ``insert(_:into:threads:progress:)``.
     public func rebuildGraph(_ graph: GraphID, parameters: GraphParameters? = nil, threads: Int = 1,
                              progress: ((Int) -> Void)? = nil) throws -> GraphID {
         let old = try graphView(graph)
-        let live = (0..<UInt32(old.header.nodeCount)).map { old.nodeEntry($0) }
-            .filter { $0 & IndexFormat.tombstoneBit == 0 }.sorted().map(VectorID.init(rawValue:))
+        let live = old.liveVectorIDs().sorted().map(VectorID.init(rawValue:))
         let rebuilt = try createGraph(in: old.header.space, parameters: parameters ?? old.header.parameters)
-        if threads > 1 {
-            var done = 0
-            while done < live.count {
-                let batch = Array(live[done..<min(done + 1_000, live.count)])
-                try insert(batch, into: rebuilt, threads: threads)
-                done += batch.count
-                progress?(done)
-            }
-        } else {
-            try insert(live, into: rebuilt, progress: progress)
-        }
+        try insert(live, into: rebuilt, threads: threads, progress: progress)
         try dropGraph(graph)
         return rebuilt
     }

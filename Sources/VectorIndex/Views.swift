@@ -121,6 +121,17 @@ final class GraphView: @unchecked Sendable {
     @inline(__always)
     func vectorID(of node: UInt32) -> UInt32 { nodeEntry(node) & ~IndexFormat.tombstoneBit }
 
+    /// The vectors of the live (not deleted) nodes, in node order.
+    func liveVectorIDs() -> [UInt32] {
+        var vectors: [UInt32] = []
+        vectors.reserveCapacity(header.live)
+        for node in 0..<UInt32(header.nodeCount) {
+            let entry = nodeEntry(node)
+            if entry & IndexFormat.tombstoneBit == 0 { vectors.append(entry) }
+        }
+        return vectors
+    }
+
     /// The vector of `node`.
     @inline(__always)
     func vector(of node: UInt32) -> UnsafeRawPointer { vector(of: node, identityPrefix: UInt32(header.identityPrefix)) }

@@ -1,9 +1,12 @@
 import Synchronization
 
 /// A candidate during search: a node and its distance (`1 - cosine`) to the query.
-struct Candidate {
+struct Candidate: Comparable {
     var distance: Float
     var node: UInt32
+
+    /// Nearest first; ties by node, so that sorting is reproducible.
+    static func < (a: Candidate, b: Candidate) -> Bool { a.distance < b.distance || (a.distance == b.distance && a.node < b.node) }
 }
 
 /// The order of a ``CandidateHeap``: which candidate sits on top.
