@@ -118,6 +118,7 @@ extension TradingMemoryStore {
                 }
                 // Time index: (collection, ticker code or 0, time, id) for each live memory.
                 var timeEntries = 0
+                let tickerOfCode = Dictionary(record.tickers.map { ($0.value.code, $0.key) }, uniquingKeysWith: { first, _ in first })
                 try reader.transaction.forEach(in: databases.time, prefix: Key(record.id)) { key, _ in
                     var keyReader = KeyReader(key)
                     _ = keyReader.readUInt32()
@@ -130,7 +131,7 @@ extension TradingMemoryStore {
                         report(name, "time-index", "an entry names memory \(id), which is not live")
                     } else if timeOf[id] != time {
                         report(name, "time-index", "memory \(id)'s entry has another time than its record")
-                    } else if code != 0, !(record.tickers.first { $0.value.code == code }.map { liveByTicker[$0.key]?.contains(id) ?? false } ?? false) {
+                    } else if code != 0, !(tickerOfCode[code].map { liveByTicker[$0]?.contains(id) ?? false } ?? false) {
                         report(name, "time-index", "memory \(id) is indexed under a ticker it does not have")
                     }
                     return true
