@@ -67,7 +67,7 @@ public struct RecallBenchmarkReport: Codable, Sendable {
     /// Seconds to build, or nil when an existing index was reused.
     public var build_s: Double?
     public var vectors_per_s: Double?
-    /// Size of data.mdb.
+    /// Size of the data file.
     public var disk_bytes: Int
     public var bytes_per_vector: Double
     /// Bytes of `dim * 4 + links` per vector, the raw data the index must hold.
@@ -104,7 +104,7 @@ public struct RecallBenchmark {
         try Self.validate(base: base, queries: queries, truth: truth, k: c.k, paths: c)
 
         let (graph, buildSeconds) = try buildOrReuse(base: base)
-        let diskBytes = Self.fileSize(c.indexPath + "/data.mdb")
+        let diskBytes = DatabaseDirectory(path: c.indexPath).dataFileBytes
         let openTiming = try c.executablePath.map { try Self.timeOpenInFreshProcess(executable: $0, index: c.indexPath,
                                                                                      queries: c.queriesPath, graph: graph) }
             ?? OpenTiming(open_s: .nan, first_query_s: .nan)
@@ -154,7 +154,7 @@ public struct RecallBenchmark {
     private func buildOrReuse(base: Matrix<Float>) throws -> (GraphID, Double?) {
         let c = configuration
         let files = FileManager.default
-        if c.reuse, files.fileExists(atPath: c.indexPath + "/data.mdb") {
+        if c.reuse, DatabaseDirectory(path: c.indexPath).holdsDataFile {
             let store = try IndexStore(path: c.indexPath, options: EnvironmentOptions(readOnly: true))
             defer { store.close() }
             let graph = try store.read { reader -> GraphID in
@@ -169,8 +169,7 @@ public struct RecallBenchmark {
             return (graph, nil)
         }
         if files.fileExists(atPath: c.indexPath) {
-            let contents = try files.contentsOfDirectory(atPath: c.indexPath)
-            guard contents.isEmpty || Set(contents).isSubset(of: ["data.mdb", "lock.mdb"]) else {
+            guard DatabaseDirectory(path: c.indexPath).holdsOnlyDatabaseFiles else {
                 throw DatasetError.mismatch("\(c.indexPath) exists and is not an index directory; choose another --index")
             }
             try files.removeItem(atPath: c.indexPath)
@@ -289,10 +288,6 @@ public struct RecallBenchmark {
         if let bad = truth.values.first(where: { $0 < 0 || $0 >= base.rows }) {
             throw DatasetError.mismatch("the ground truth names id \(bad), outside the \(base.rows) base vectors")
         }
-    }
-
-    static func fileSize(_ path: String) -> Int {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
 
     /// Runs `executable bench-open` and reads its timings.

@@ -95,10 +95,9 @@ extension TradingMemoryStore {
                                progress: ((_ step: String) -> Void)? = nil) throws -> CompactionReport {
         let start = Date()
         let lock = try DatabaseLock.exclusive(directory: path)
-        let dataPath = path + "/data.mdb"
-        let before = fileSize(dataPath)
-        let staging = path + "/.compacting"
-        try? FileManager.default.removeItem(atPath: staging)  // left over by an interrupted run
+        let directory = DatabaseDirectory(path: path)
+        let before = directory.dataFileBytes
+        let copy = CompactedCopy(path: path)
         var rebuilt = 0, repaired = 0, kept = 0
         do {
             let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(createIfMissing: false), lock: lock)
@@ -130,19 +129,12 @@ extension TradingMemoryStore {
                 }
             }
             progress?("copying")
-            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            try store.index.environment.copy(to: staging, compact: true)
+            try copy.write(from: store.index.environment)
         }
-        try syncFile(staging + "/data.mdb")
         progress?("swapping")
-        guard rename(staging + "/data.mdb", dataPath) == 0 else {
-            throw TradingMemoryError.storage("cannot replace \(dataPath): \(String(cString: strerror(errno)))")
-        }
-        unlink(path + "/lock.mdb")  // readers of the old file keep theirs; the next opener makes a fresh one
-        syncDirectory(path)
-        try? FileManager.default.removeItem(atPath: staging)
+        do { try copy.swapIn() } catch { throw TradingMemoryError.storage("cannot replace the data file of \(path): \(error)") }
         withExtendedLifetime(lock) {}
-        return CompactionReport(bytes_before: before, bytes_after: fileSize(dataPath), graphs_rebuilt: rebuilt, graphs_repaired: repaired,
+        return CompactionReport(bytes_before: before, bytes_after: directory.dataFileBytes, graphs_rebuilt: rebuilt, graphs_repaired: repaired,
                                 vectors_kept: kept, seconds: Date().timeIntervalSince(start))
     }
 
@@ -159,25 +151,6 @@ extension TradingMemoryStore {
         repaired += 1
         try writer.repairTombstones(in: graph)
         return graph
-    }
-
-    static func fileSize(_ path: String) -> Int {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-    }
-
-    private static func syncFile(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw TradingMemoryError.storage("cannot open \(path) to flush it") }
-        defer { Glibc.close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw TradingMemoryError.storage("cannot flush \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    private static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            Glibc.close(descriptor)
-        }
     }
 
     // MARK: - Consolidate

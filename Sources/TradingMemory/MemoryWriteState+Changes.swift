@@ -62,7 +62,7 @@ extension MemoryWriteState {
                                                actionCode: actionCode, flags: status == .live ? MemoryAttributes.live : MemoryAttributes.pending),
                               of: id, record, writer)
             if let callerID = memory.id {
-                try writer.transaction.put(withUnsafeBytes(of: id.rawValue.littleEndian) { Array($0) }, for: Keys.callerID(record.id, callerID),
+                try writer.transaction.put(integer: id.rawValue, for: Keys.callerID(record.id, callerID),
                             in: databases.callerIDs)
             }
             switch status {

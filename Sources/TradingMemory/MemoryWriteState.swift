@@ -38,10 +38,8 @@ final class MemoryWriteState {
 
     func createCollection(_ name: String, configuration: CollectionConfiguration, created: Date? = nil,
                           _ writer: borrowing IndexWriter) throws -> CollectionRecord {
-        let id = try writer.transaction.withValue(for: Self.nextIDKey, in: databases.collections) { bytes in
-            bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } ?? 1
-        }
-        try writer.transaction.put(withUnsafeBytes(of: (id + 1).littleEndian) { Array($0) }, for: Self.nextIDKey, in: databases.collections)
+        let id = try writer.transaction.integer(UInt32.self, for: Self.nextIDKey, in: databases.collections) ?? 1
+        try writer.transaction.put(integer: id + 1, for: Self.nextIDKey, in: databases.collections)
         let space = try writer.createSpace(dimension: configuration.dimension)
         let graph = try writer.createGraph(in: space, parameters: configuration.index)
         let record = CollectionRecord(name: name, id: id, configuration: configuration, created: Date(milliseconds: (created ?? Date()).milliseconds), space: space.rawValue,

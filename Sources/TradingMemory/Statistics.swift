@@ -40,7 +40,7 @@ public struct DatabaseStatistics: Codable, Sendable {
 
     public var path: String
     public var format_version: UInt32
-    /// Size of data.mdb.
+    /// Size of the data file.
     public var file_bytes: Int
     public var map_size_bytes: Int
     /// Pages in use up to the last one written (the rest of the map is unused).
@@ -65,7 +65,7 @@ extension TradingMemoryStore {
     public func statistics() throws -> DatabaseStatistics {
         let environment = index.environment
         let info = environment.info
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: environment.path + "/data.mdb")[.size] as? Int) ?? 0
+        let fileBytes = DatabaseDirectory(path: environment.path).dataFileBytes
         let names = try environment.databaseNames().sorted()
         let handles = try names.map { try environment.openDatabase(named: $0, create: false) }
         let version = try index.formatVersion()

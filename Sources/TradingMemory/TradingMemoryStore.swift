@@ -15,7 +15,7 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// The index underneath (vectors and HNSW graphs).
     public let index: IndexStore
     let databases: MemoryDatabases
-    private let latestSnapshot = Mutex<SnapshotBox?>(nil)
+    private let latestSnapshot = Mutex<MemorySnapshot?>(nil)
 
     /// Opens (or creates) the database in `path`.
     public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions(), lock: DatabaseLock? = nil) throws {
@@ -70,11 +70,11 @@ public final class TradingMemoryStore: @unchecked Sendable {
     private func snapshot(for transactionID: Int) -> MemorySnapshot {
         let generation = index.environment.mapGeneration
         return latestSnapshot.withLock { latest in
-            if let latest, latest.snapshot.transactionID == transactionID, latest.snapshot.mapGeneration == generation {
-                return latest.snapshot
+            if let latest, latest.transactionID == transactionID, latest.mapGeneration == generation {
+                return latest
             }
             let fresh = MemorySnapshot(transactionID: transactionID, mapGeneration: generation, databases: databases)
-            if latest == nil || latest!.snapshot.transactionID <= transactionID { latest = SnapshotBox(snapshot: fresh) }
+            if latest == nil || latest!.transactionID <= transactionID { latest = fresh }
             return fresh
         }
     }
@@ -348,10 +348,6 @@ public struct MemoryUpdate: Sendable, Hashable {
     }
 }
 
-struct SnapshotBox: @unchecked Sendable {
-    let snapshot: MemorySnapshot
-}
-
 /// Reads of records and ids shared by the read and write paths.
 enum MemoryLookup {
     static func memory<Mode>(_ id: MemoryID, collection: UInt32, databases: MemoryDatabases,
@@ -364,9 +360,7 @@ enum MemoryLookup {
     static func id<Mode>(callerID: String, collection: UInt32, databases: MemoryDatabases,
                          _ txn: borrowing Transaction<Mode>) throws -> MemoryID? {
         guard !callerID.isEmpty, callerID.utf8.count <= Keys.maxCallerIDBytes else { return nil }
-        return try txn.withValue(for: Keys.callerID(collection, callerID), in: databases.callerIDs) { bytes in
-            bytes.map { MemoryID(rawValue: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-        }
+        return try txn.integer(UInt32.self, for: Keys.callerID(collection, callerID), in: databases.callerIDs).map(MemoryID.init(rawValue:))
     }
 
     static func all<Mode>(collection: UInt32, databases: MemoryDatabases, _ txn: borrowing Transaction<Mode>) throws -> [Memory] {

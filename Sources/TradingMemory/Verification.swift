@@ -150,7 +150,10 @@ extension TradingMemoryStore {
                 // Caller ids: every entry names a record with that id.
                 try reader.transaction.forEach(in: databases.callerIDs, prefix: Key(record.id)) { key, value in
                     let callerID = String(decoding: UnsafeRawBufferPointer(rebasing: key[4...]), as: UTF8.self)
-                    let id = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+                    guard let id = try? ReadTransaction.decodeInteger(UInt32.self, from: value) else {
+                        report(name, "caller-id", "'\(callerID)' has a value of \(value.count) bytes, not a memory id")
+                        return true
+                    }
                     if !live.contains(id) && !pending.contains(id) {
                         report(name, "caller-id", "'\(callerID)' names memory \(id), which does not exist")
                     }

@@ -112,9 +112,7 @@ public struct IndexReader: ~Copyable {
 
     func node(of id: VectorID, in graph: GraphID) throws -> UInt32? {
         try storage {
-            try transaction.withValue(for: Key(graph.rawValue, id.rawValue), in: store.databases.members) { bytes in
-                bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-            }
+            try transaction.integer(UInt32.self, for: Key(graph.rawValue, id.rawValue), in: store.databases.members)
         }
     }
 

@@ -15,8 +15,8 @@ public final class IndexStore: @unchecked Sendable {
     public let environment: Environment
     let databases: IndexDatabases
     let pageSize: Int
-    private let latestSnapshot = Mutex<SnapshotViewsBox?>(nil)
-    private let lock = Mutex<DatabaseLockBox?>(nil)
+    private let latestSnapshot = Mutex<SnapshotViews?>(nil)
+    private let lock = Mutex<DatabaseLock?>(nil)
 
     /// Opens the index database in `path`, creating it when the directory is missing or empty
     /// (unless `options.createIfMissing` is off or the environment is read-only).
@@ -27,14 +27,22 @@ public final class IndexStore: @unchecked Sendable {
     /// A writable store holds ``DatabaseLock/shared(directory:)`` while open (pass `lock` to use one
     /// already held, such as compaction's exclusive lock).
     public convenience init(path: String, options: EnvironmentOptions = EnvironmentOptions(), lock: DatabaseLock? = nil) throws {
-        let preflight = try DatabaseDirectory.inspect(path: path, create: options.createIfMissing && !options.readOnly)
+        let preflight: DirectoryPreflight
+        do {
+            preflight = try DirectoryPreflight.inspect(path: path, create: options.createIfMissing && !options.readOnly)
+        } catch {
+            switch error {
+            case .notADatabase(let path, let reason): throw IndexError.notAHindsightDatabase(path: path, reason: reason)
+            case .damaged(let path, let reason): throw IndexError.corrupt("\(path) is \(reason)")
+            }
+        }
         let environment: Environment
         do {
             environment = try Environment(path: path, options: options)
         } catch let error as LMDBError {
             preflight.undoLockFile()
             if error.code == LMDBError.invalid.code || error.code == LMDBError.versionMismatch.code {
-                throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb is not a readable LMDB file (\(error.message))")
+                throw IndexError.notAHindsightDatabase(path: path, reason: "\(DatabaseDirectory.dataFileName) is not a readable LMDB file (\(error.message))")
             }
             throw IndexError.storage(error)
         }
@@ -48,7 +56,7 @@ public final class IndexStore: @unchecked Sendable {
         if !options.readOnly {
             do {
                 let held = try lock ?? DatabaseLock.shared(directory: path)
-                self.lock.withLock { $0 = DatabaseLockBox(lock: held) }
+                self.lock.withLock { $0 = held }
             } catch {
                 environment.close()
                 throw error
@@ -73,7 +81,7 @@ public final class IndexStore: @unchecked Sendable {
                     let meta = handles["meta"]!
                     if try txn.value(for: "magic", in: meta) == nil {
                         try txn.put(IndexFormat.magic, for: "magic", in: meta)
-                        try txn.put(withUnsafeBytes(of: IndexFormat.version.littleEndian) { Array($0) }, for: "format-version", in: meta)
+                        try txn.put(integer: IndexFormat.version, for: "format-version", in: meta)
                     }
                 }
             }
@@ -97,9 +105,7 @@ public final class IndexStore: @unchecked Sendable {
     private static func checkSignature(environment: Environment, meta: Database) throws {
         let (magic, version) = try storage {
             try environment.read { txn in
-                (try txn.value(for: "magic", in: meta), try txn.withValue(for: "format-version", in: meta) { bytes in
-                    bytes.flatMap { $0.count == 4 ? UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) : nil }
-                })
+                (try txn.value(for: "magic", in: meta), try? txn.integer(UInt32.self, for: "format-version", in: meta))
             }
         }
         guard magic == IndexFormat.magic, let version else {
@@ -121,9 +127,7 @@ public final class IndexStore: @unchecked Sendable {
     public func formatVersion() throws -> UInt32 {
         try storage {
             try environment.read { txn in
-                try txn.withValue(for: "format-version", in: databases.meta) { bytes in
-                    bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } ?? 0
-                }
+                try txn.integer(UInt32.self, for: "format-version", in: databases.meta) ?? 0
             }
         }
     }
@@ -135,7 +139,7 @@ public final class IndexStore: @unchecked Sendable {
         try storage {
             try environment.read { txn in
                 let views = snapshotViews(transactionID: txn.id)
-                return try body(IndexReader(store: self, transaction: txn, views: views.views))
+                return try body(IndexReader(store: self, transaction: txn, views: views))
             }
         }
     }
@@ -156,14 +160,14 @@ public final class IndexStore: @unchecked Sendable {
 
     /// The views of snapshot `transactionID`: the cached ones when a reader of the same snapshot
     /// built them, fresh ones otherwise (and cached when newer).
-    private func snapshotViews(transactionID: Int) -> SnapshotViewsBox {
+    private func snapshotViews(transactionID: Int) -> SnapshotViews {
         let generation = environment.mapGeneration
         return latestSnapshot.withLock { latest in
-            if let latest, latest.views.transactionID == transactionID, latest.views.mapGeneration == generation {
+            if let latest, latest.transactionID == transactionID, latest.mapGeneration == generation {
                 return latest
             }
-            let fresh = SnapshotViewsBox(views: SnapshotViews(transactionID: transactionID, mapGeneration: generation))
-            if latest == nil || latest!.views.transactionID <= transactionID { latest = fresh }
+            let fresh = SnapshotViews(transactionID: transactionID, mapGeneration: generation)
+            if latest == nil || latest!.transactionID <= transactionID { latest = fresh }
             return fresh
         }
     }
@@ -207,87 +211,5 @@ final class SnapshotViews: @unchecked Sendable {
             state.value.graphs[id] = view
             return view
         }
-    }
-}
-
-struct DatabaseLockBox: Sendable {
-    let lock: DatabaseLock
-}
-
-struct SnapshotViewsBox: @unchecked Sendable {
-    let views: SnapshotViews
-}
-
-/// Checks a directory before LMDB touches it, so that opening something that is not a Hindsight
-/// database changes nothing on disk.
-struct DatabaseDirectory {
-    let path: String
-    /// Whether `lock.mdb` was absent before opening (LMDB creates it).
-    let lockFileWasMissing: Bool
-
-    static let lmdbMagic: UInt32 = 0xBEEF_C0DE
-    // Offsets in a meta page (64-bit LMDB 0.9): after the 16-byte page header come mm_magic,
-    // mm_version, mm_address, mm_mapsize, two 48-byte MDB_db records (the first one's md_pad holds
-    // the page size), mm_last_pg and mm_txnid.
-    static let metaPageSizeOffset = 16 + 4 + 4 + 8 + 8
-    static let metaLastPageOffset = 16 + 4 + 4 + 8 + 8 + 2 * 48
-    static let metaTransactionOffset = metaLastPageOffset + 8
-
-    static func inspect(path: String, create: Bool) throws -> DatabaseDirectory {
-        let files = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard files.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            if create { return DatabaseDirectory(path: path, lockFileWasMissing: true) }
-            throw IndexError.notAHindsightDatabase(path: path, reason: "the directory does not exist")
-        }
-        guard isDirectory.boolValue else {
-            throw IndexError.notAHindsightDatabase(path: path, reason: "it is a file, not a directory")
-        }
-        let dataPath = path + "/data.mdb"
-        let lockMissing = !files.fileExists(atPath: path + "/lock.mdb")
-        guard files.fileExists(atPath: dataPath) else {
-            let contents = (try? files.contentsOfDirectory(atPath: path)) ?? []
-            if contents.isEmpty && create { return DatabaseDirectory(path: path, lockFileWasMissing: lockMissing) }
-            throw IndexError.notAHindsightDatabase(path: path, reason: contents.isEmpty ? "the directory is empty" : "it has no data.mdb")
-        }
-        guard let handle = FileHandle(forReadingAtPath: dataPath) else {
-            throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb cannot be read")
-        }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 152)) ?? Data()
-        guard head.count >= 152 else {
-            throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb is truncated (\(head.count) bytes)")
-        }
-        let magic = head.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }
-        guard magic == lmdbMagic else {
-            throw IndexError.notAHindsightDatabase(path: path, reason: "data.mdb is not an LMDB file")
-        }
-        // LMDB's two meta pages (page 0 and page 1) name the last page in use: a file shorter than
-        // that was truncated, and reading it would fault.
-        let pageSize = head.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaPageSizeOffset, as: UInt32.self))) }
-        let fileSize = (try? handle.seekToEnd()).map(Int.init) ?? 0
-        guard pageSize >= 512, pageSize <= 65_536, pageSize.nonzeroBitCount == 1, fileSize >= 2 * pageSize else {
-            throw IndexError.corrupt("\(dataPath) is truncated or damaged (\(fileSize) bytes)")
-        }
-        try handle.seek(toOffset: UInt64(pageSize))
-        let second = (try? handle.read(upToCount: 152)) ?? Data()
-        func meta(_ page: Data) -> (lastPage: Int, transaction: UInt64)? {
-            guard page.count >= 152, page.withUnsafeBytes({ UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }) == lmdbMagic else { return nil }
-            return page.withUnsafeBytes { (Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaLastPageOffset, as: UInt64.self))),
-                                           UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: Self.metaTransactionOffset, as: UInt64.self))) }
-        }
-        let metas = [meta(head), meta(second)].compactMap { $0 }
-        guard let newest = metas.max(by: { $0.transaction < $1.transaction }) else {
-            throw IndexError.corrupt("\(dataPath) has no valid LMDB meta page")
-        }
-        guard fileSize >= (newest.lastPage + 1) * pageSize else {
-            throw IndexError.corrupt("\(dataPath) is truncated: its last page is \(newest.lastPage) but it holds \(fileSize / pageSize) pages")
-        }
-        return DatabaseDirectory(path: path, lockFileWasMissing: lockMissing)
-    }
-
-    /// Removes the lock file LMDB created while opening a directory that turned out unusable.
-    func undoLockFile() {
-        if lockFileWasMissing { try? FileManager.default.removeItem(atPath: path + "/lock.mdb") }
     }
 }

@@ -74,12 +74,8 @@ public struct IndexWriter: ~Copyable {
     }
 
     private func nextID(_ name: String) throws -> UInt32 {
-        let current = try storage {
-            try transaction.withValue(for: name, in: databases.meta) { bytes in
-                bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } ?? 1
-            }
-        }
-        try storage { try transaction.put(withUnsafeBytes(of: (current + 1).littleEndian) { Array($0) }, for: name, in: databases.meta) }
+        let current = try storage { try transaction.integer(UInt32.self, for: name, in: databases.meta) ?? 1 }
+        try storage { try transaction.put(integer: current + 1, for: name, in: databases.meta) }
         return current
     }
 
@@ -133,9 +129,7 @@ public struct IndexWriter: ~Copyable {
 
     private func liveCount(space: SpaceID, chunk: Int) throws -> Int {
         try storage {
-            try transaction.withValue(for: Key(space.rawValue, UInt32(chunk)), in: databases.vectorChunkLive) { bytes in
-                bytes.map { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } ?? 0
-            }
+            Int(try transaction.integer(UInt32.self, for: Key(space.rawValue, UInt32(chunk)), in: databases.vectorChunkLive) ?? 0)
         }
     }
 
@@ -194,8 +188,9 @@ public struct IndexWriter: ~Copyable {
     /// Records that vector `id` is `node` of `graph`; a vector already in the graph is refused.
     private func addMember(_ id: VectorID, node: UInt32, graph: GraphID) throws {
         do {
-            try transaction.put(withUnsafeBytes(of: node.littleEndian) { Array($0) }, for: Key(graph.rawValue, id.rawValue),
-                                in: databases.members, noOverwrite: true)
+            try withUnsafeBytes(of: node.littleEndian) {
+                try transaction.put($0, for: Key(graph.rawValue, id.rawValue), in: databases.members, noOverwrite: true)
+            }
         } catch let error as LMDBError where error == .keyExists {
             throw IndexError.duplicateNode(id, graph)
         } catch let error as LMDBError {
@@ -208,9 +203,7 @@ public struct IndexWriter: ~Copyable {
     public func delete(_ id: VectorID, from graph: GraphID) throws -> Bool {
         let view = try graphView(graph)
         let node = try storage {
-            try transaction.withValue(for: Key(graph.rawValue, id.rawValue), in: databases.members) { bytes in
-                bytes.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-            }
+            try transaction.integer(UInt32.self, for: Key(graph.rawValue, id.rawValue), in: databases.members)
         }
         guard let node, !view.isDeleted(node) else { return false }
         view.delete(node: node)
@@ -259,7 +252,7 @@ public struct IndexWriter: ~Copyable {
             if live == 0 {
                 try storage { _ = try transaction.delete(key, in: databases.vectorChunkLive) }
             } else {
-                try storage { try transaction.put(withUnsafeBytes(of: UInt32(live).littleEndian) { Array($0) }, for: key, in: databases.vectorChunkLive) }
+                try storage { try transaction.put(integer: UInt32(live), for: key, in: databases.vectorChunkLive) }
             }
         }
         // The tail chunk is only counted: it is still being appended to.
@@ -319,7 +312,7 @@ public struct IndexWriter: ~Copyable {
                     try view.vectors.removeChunk(chunk, in: transaction)
                     try storage { _ = try transaction.delete(key, in: databases.vectorChunkLive) }
                 } else {
-                    try storage { try transaction.put(withUnsafeBytes(of: UInt32(live).littleEndian) { Array($0) }, for: key, in: databases.vectorChunkLive) }
+                    try storage { try transaction.put(integer: UInt32(live), for: key, in: databases.vectorChunkLive) }
                 }
             }
             try storage { try transaction.put(view.header.encoded(), for: Key(id.rawValue), in: databases.spaces) }

@@ -26,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the trading-memory store.
     func openStore(readOnly: Bool = false) throws -> TradingMemoryStore {
-        if readOnly && !FileManager.default.fileExists(atPath: db + "/data.mdb") {
+        if readOnly && !DatabaseDirectory(path: db).holdsDataFile {
             throw ValidationError("\(db) holds no database.")
         }
         return try TradingMemoryStore(path: db, options: environmentOptions(readOnly: readOnly, create: !readOnly))

@@ -63,7 +63,7 @@ extension Hindsight {
 
         private func read(until end: Date) throws {
             var queries = 0, results = 0
-            while !FileManager.default.fileExists(atPath: db + "/data.mdb") { usleep(10_000) }
+            while !DatabaseDirectory(path: db).holdsDataFile { usleep(10_000) }
             while Date() < end {
                 // Reopen every second: a compaction swaps the data file.
                 let store: TradingMemoryStore

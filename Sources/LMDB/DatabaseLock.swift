@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #endif
 
 /// An advisory lock on a database directory (`flock` on `hindsight.lock`): processes that open the
@@ -29,7 +29,7 @@ public final class DatabaseLock: Sendable {
     public let isExclusive: Bool
 
     private init(directory: String, exclusive: Bool) throws {
-        let path = directory + "/hindsight.lock"
+        let path = directory + "/" + DatabaseDirectory.directoryLockFileName
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw LockError.io(path, errno) }
         if flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
