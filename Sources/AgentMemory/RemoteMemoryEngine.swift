@@ -1,4 +1,4 @@
-import APIModels
+import WireFormat
 import FastJSON
 public import Foundation
 #if canImport(FoundationNetworking)
@@ -35,7 +35,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
     }
 
     private func request<Response: Decodable>(_ method: String, _ path: String, query: [URLQueryItem] = [],
-                                              body: (some Encodable)? = Optional<String>.none, as: Response.Type) async throws -> Response {
+                                              body: Data? = nil, as: Response.Type) async throws -> Response {
         var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)!
         components.percentEncodedPath = components.percentEncodedPath.trimmingSuffix("/") + path
         if !query.isEmpty { components.queryItems = query }
@@ -44,7 +44,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONEncoder().encode(body)
+            request.httpBody = body
         }
         let data: Data, response: URLResponse
         do { (data, response) = try await session.data(for: request) } catch {
@@ -53,13 +53,18 @@ public final class RemoteMemoryEngine: MemoryEngine {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else { throw Self.error(status: status, data: data) }
         do { return try FastJSONDecoder().decode(Response.self, from: data) } catch {
-            throw TransportError(description: "unexpected answer from \(path): \(RecordFormat.describe(error))")
+            throw TransportError(description: "unexpected answer from \(path): \(WireDecoding.describe(error))")
         }
     }
 
+    /// A request body from a settings-sized shape (Foundation's encoder).
+    private static func body(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }
+    /// A request body from a shape that carries memories (the wire format's one writer for them).
+    private static func body(_ value: some JSONWritable) -> Data { Data(value.jsonBytes(capacity: 4_096)) }
+
     /// The server's error as the engine's error type.
     static func error(status: Int, data: Data) -> any Error {
-        guard let body = try? JSONDecoder().decode(ErrorResponse.self, from: data) else {
+        guard let body = try? JSONDecoder().decode(WireError.self, from: data) else {
             return TransportError(description: "HTTP \(status)")
         }
         let message = body.error.message
@@ -93,12 +98,12 @@ public final class RemoteMemoryEngine: MemoryEngine {
     // MARK: MemoryEngine
 
     public func getOrCreateCollection(_ name: String, configuration: CollectionConfiguration) async throws -> CollectionInfo {
-        try await request("PUT", collectionPath(name), body: CreateCollectionRequest(name: nil, configuration: configuration),
-                          as: CollectionResponse.self).info
+        try await request("PUT", collectionPath(name), body: try Self.body(WireCollectionSettings(name: nil, configuration: configuration)),
+                          as: WireCollection.self).info
     }
 
     public func collection(_ name: String) async throws -> CollectionInfo {
-        try await request("GET", collectionPath(name), as: CollectionResponse.self).info
+        try await request("GET", collectionPath(name), as: WireCollection.self).info
     }
 
     private struct IDs: Decodable { let ids: [UInt32] }
@@ -107,7 +112,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
 
     public func add(_ memories: [NewMemory], to collection: String, upsert: Bool) async throws -> [MemoryID] {
         let records = memories.map(Self.record)
-        return try await request("POST", collectionPath(collection) + "/memories", body: AddMemoriesRequest(memories: records, upsert: upsert),
+        return try await request("POST", collectionPath(collection) + "/memories", body: try Self.body(AddMemoriesRequest(memories: records, upsert: upsert)),
                                  as: IDs.self).ids.map(MemoryID.init(rawValue:))
     }
 
@@ -115,26 +120,26 @@ public final class RemoteMemoryEngine: MemoryEngine {
         // Queries with the same options go in one request; different options, one request each.
         var results: [[RecallResult]] = []
         for query in queries {
-            let response = try await request("POST", collectionPath(collection) + "/query", body: QueryRequest(query), as: QueryResponse.self)
+            let response = try await request("POST", collectionPath(collection) + "/query", body: try Self.body(QueryRequest(query)), as: QueryResponse.self)
             results.append(response.results.first?.map(Self.result) ?? [])
         }
         return results
     }
 
     public func recordDecision(_ decision: NewMemory, in collection: String) async throws -> MemoryID {
-        MemoryID(rawValue: try await request("POST", collectionPath(collection) + "/decisions", body: Self.record(decision), as: SingleID.self).id)
+        MemoryID(rawValue: try await request("POST", collectionPath(collection) + "/decisions", body: Self.body(Self.record(decision)), as: SingleID.self).id)
     }
 
     public func resolve(_ id: MemoryID, in collection: String, outcome: Double?, reflection: String, knownAt: Date?,
                         quality: Double?) async throws -> Memory {
         try Self.memory(await request("POST", collectionPath(collection) + "/decisions/\(id.rawValue)/resolve",
-                                      body: ResolveRequest(outcome: outcome, reflection: reflection, knownAt: knownAt, quality: quality),
-                                      as: MemoryJSON.self))
+                                      body: try Self.body(ResolveRequest(outcome: outcome, reflection: reflection, knownAt: knownAt, quality: quality)),
+                                      as: WireMemory.self))
     }
 
     public func update(_ id: MemoryID, in collection: String, _ update: MemoryUpdate) async throws -> Memory {
-        try Self.memory(await request("PATCH", collectionPath(collection) + "/memories/\(id.rawValue)", body: UpdateRequest(update),
-                                      as: MemoryJSON.self))
+        try Self.memory(await request("PATCH", collectionPath(collection) + "/memories/\(id.rawValue)", body: try Self.body(UpdateRequest(update)),
+                                      as: WireMemory.self))
     }
 
     public func pendingDecisions(in collection: String) async throws -> [Memory] {
@@ -143,8 +148,8 @@ public final class RemoteMemoryEngine: MemoryEngine {
 
     public func memoryID(callerID: String, in collection: String) async throws -> MemoryID? {
         do {
-            let memory = try await request("GET", collectionPath(collection) + "/memories/\(Self.segment(callerID))", as: MemoryJSON.self)
-            return memory.caller_id == callerID ? MemoryID(rawValue: memory.engine_id) : nil
+            let memory = try await request("GET", collectionPath(collection) + "/memories/\(Self.segment(callerID))", as: WireMemory.self)
+            return memory.callerID == callerID ? MemoryID(rawValue: memory.engineID) : nil
         } catch TradingMemoryError.unknownMemory {
             return nil
         }
@@ -154,7 +159,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
         var query = [URLQueryItem(name: "limit", value: String(limit))]
         if let ticker { query.append(URLQueryItem(name: "ticker", value: ticker)) }
         if let excludingTicker { query.append(URLQueryItem(name: "exclude_ticker", value: excludingTicker)) }
-        if let asOf { query.append(URLQueryItem(name: "as_of", value: RecordFormat.format(asOf))) }
+        if let asOf { query.append(URLQueryItem(name: "as_of", value: WireTime.format(asOf))) }
         return try (await request("GET", collectionPath(collection) + "/memories", query: query, as: MemoriesResponse.self).memories ?? [])
             .map(Self.memory)
     }
@@ -165,21 +170,15 @@ public final class RemoteMemoryEngine: MemoryEngine {
 
     // MARK: Conversions
 
-    static func record(_ memory: NewMemory) -> MemoryRecordJSON {
-        MemoryRecordJSON(id: memory.id, ticker: memory.ticker, time: memory.time, knownAt: memory.knownAt, situation: memory.situation,
-                         reflection: memory.reflection, action: memory.action, outcome: memory.outcome, quality: memory.quality,
-                         metadata: memory.metadata, vector: memory.vector)
+    static func record(_ memory: NewMemory) -> WireNewMemory {
+        WireNewMemory(callerID: memory.id, ticker: memory.ticker, time: memory.time, knownAt: memory.knownAt, situation: memory.situation,
+                      reflection: memory.reflection, action: memory.action, outcome: memory.outcome, quality: memory.quality,
+                      metadata: memory.metadata, vector: memory.vector)
     }
 
-    static func memory(_ json: MemoryJSON) -> Memory {
-        Memory(id: MemoryID(rawValue: json.engine_id), callerID: json.caller_id, ticker: json.ticker, time: json.time.date,
-               knownAt: json.known_at.date, situation: json.situation, reflection: json.reflection, action: json.action,
-               outcome: json.outcome, quality: json.quality, metadata: json.metadata, status: json.status, reinforcements: json.reinforcements)
-    }
+    static func memory(_ wire: WireMemory) -> Memory { wire.memory }
 
-    static func result(_ json: RecallResultJSON) -> RecallResult {
-        RecallResult(memory: memory(json.memory), similarity: json.similarity, score: json.score, layer: json.layer)
-    }
+    static func result(_ wire: WireRecallResult) -> RecallResult { wire.result }
 }
 
 extension String {

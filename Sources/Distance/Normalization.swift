@@ -49,3 +49,9 @@ public func normalized(_ vector: [Float]) throws(VectorError) -> [Float] {
     try copy.withUnsafeMutableBufferPointer { (buffer) throws(VectorError) in try normalize(buffer) }
     return copy
 }
+
+/// Checks `vector` as ``validatedNorm(_:)`` does: the one check of every boundary that takes a vector.
+/// - Throws: ``VectorError/empty``, ``VectorError/nonFinite(index:)`` or ``VectorError/zeroVector``.
+public func validateVector(_ vector: [Float]) throws(VectorError) {
+    _ = try vector.withUnsafeBufferPointer { (buffer) throws(VectorError) in try validatedNorm(buffer) }
+}

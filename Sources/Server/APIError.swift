@@ -1,4 +1,4 @@
-import APIModels
+import WireFormat
 import Embedding
 import Foundation
 public import Hummingbird
@@ -21,7 +21,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(ErrorResponse(error: .init(code: code, message: message)))
+        let data = try JSONEncoder().encode(WireError(error: .init(code: code, message: message)))
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -54,10 +54,10 @@ public struct APIError: HTTPResponseError, Sendable {
             }
         case let error as EmbeddingError:
             return APIError(.badGateway, code: "embedding_failed", message: error.description)
-        case let error as RecordLineError:
+        case let error as JSONLinesError:
             return APIError.badRequest(error.description)
         case let error as DecodingError:
-            return APIError.badRequest("malformed JSON body: \(RecordFormat.describe(error))")
+            return APIError.badRequest("malformed JSON body: \(WireDecoding.describe(error))")
         case let error as HTTPError:
             switch error.status {
             case .notFound: return APIError(.notFound, code: "no_route", message: "no such route")

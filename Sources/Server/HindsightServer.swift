@@ -1,5 +1,5 @@
 public import Embedding
-import APIModels
+import WireFormat
 import FastJSON
 import Foundation
 public import Hummingbird
@@ -74,7 +74,7 @@ public final class HindsightServer: Sendable {
         do {
             return try FastJSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw APIError.badRequest("malformed JSON body: \(RecordFormat.describe(error))")
+            throw APIError.badRequest("malformed JSON body: \(WireDecoding.describe(error))")
         }
     }
 
@@ -169,29 +169,29 @@ public final class HindsightServer: Sendable {
         // Collections
         add(.get, "/v1/collections") { _, _ in
             let collections = try await self.read { try self.store.collections() }
-            return try self.json(["collections": collections.map(CollectionResponse.init)])
+            return try self.json(["collections": collections.map(WireCollection.init)])
         }
         add(.post, "/v1/collections") { request, _ in
-            let body = try await self.decode(CreateCollectionRequest.self, from: request)
+            let body = try await self.decode(WireCollectionSettings.self, from: request)
             guard let name = body.name else { throw APIError.badRequest("missing field 'name'") }
             let configuration = try body.configuration()
-            if body.get_or_create == true {
+            if body.getOrCreate == true {
                 let existed = (try? await self.read { try self.store.collection(name) }) != nil
                 let info = try await self.write { try self.store.getOrCreateCollection(name, configuration: configuration) }
-                return try self.json(CollectionResponse(info), status: existed ? .ok : .created)
+                return try self.json(WireCollection(info), status: existed ? .ok : .created)
             }
             let info = try await self.write { try self.store.createCollection(name, configuration: configuration) }
-            return try self.json(CollectionResponse(info), status: .created)
+            return try self.json(WireCollection(info), status: .created)
         }
         add(.get, "/v1/collections/{name}") { _, context in
             let name = try Self.parameter("name", context)
-            return try self.json(CollectionResponse(try await self.read { try self.store.collection(name) }))
+            return try self.json(WireCollection(try await self.read { try self.store.collection(name) }))
         }
         add(.put, "/v1/collections/{name}") { request, context in
             let name = try Self.parameter("name", context)
-            let configuration = try await self.decode(CreateCollectionRequest.self, from: request).configuration()
+            let configuration = try await self.decode(WireCollectionSettings.self, from: request).configuration()
             let info = try await self.write { try self.store.getOrCreateCollection(name, configuration: configuration) }
-            return try self.json(CollectionResponse(info))
+            return try self.json(WireCollection(info))
         }
         add(.delete, "/v1/collections/{name}") { _, context in
             let name = try Self.parameter("name", context)
@@ -225,13 +225,13 @@ public final class HindsightServer: Sendable {
             let limit = Int(query.get("limit") ?? "10") ?? 10
             guard (0...10_000).contains(limit) else { throw APIError.badRequest("limit must be between 0 and 10000") }
             let asOfText = query.get("as_of")
-            let asOf = asOfText.flatMap(RecordFormat.parseDate)
+            let asOf = asOfText.flatMap(WireTime.parse)
             if asOfText != nil && asOf == nil { throw APIError.badRequest("as_of must be an ISO 8601 date or Unix seconds") }
             let ticker = query.get("ticker"), excluding = query.get("exclude_ticker")
             let memories = try await self.read {
                 try self.store.recentMemories(in: name, ticker: ticker, excludingTicker: excluding, limit: limit, asOf: asOf)
             }
-            return try self.json(["memories": memories.map(MemoryJSON.init)])
+            return self.fastJSON(MemoriesResponse(memories: memories.map(WireMemory.init)))
         }
         add(.delete, "/v1/collections/{name}/memories") { _, context in
             let name = try Self.parameter("name", context)
@@ -258,13 +258,13 @@ public final class HindsightServer: Sendable {
                 guard let memory = try self.store.memory(self.memoryID(id, in: name), in: name) else { throw TradingMemoryError.unknownMemory(id) }
                 return memory
             }
-            return try self.json(MemoryJSON(memory))
+            return self.fastJSON(WireMemory(memory))
         }
         add(.patch, "/v1/collections/{name}/memories/{id}") { request, context in
             let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
             let update = try await self.decode(UpdateRequest.self, from: request).update
             let memory = try await self.write { try self.store.update(self.memoryID(id, in: name), in: name, update) }
-            return try self.json(MemoryJSON(memory))
+            return self.fastJSON(WireMemory(memory))
         }
         add(.delete, "/v1/collections/{name}/memories/{id}") { _, context in
             let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
@@ -286,13 +286,13 @@ public final class HindsightServer: Sendable {
             }
             let queries = try body.recallQueries(vectors: vectors)
             let results = try await self.read { try self.store.recall(queries, in: name) }
-            return self.fastJSON(QueryResponse(results: results.map { $0.map(RecallResultJSON.init) }))
+            return self.fastJSON(QueryResponse(results: results.map { $0.map(WireRecallResult.init) }))
         }
 
         // Pending decisions
         add(.post, "/v1/collections/{name}/decisions") { request, context in
             let name = try Self.parameter("name", context)
-            let record = try await self.decode(MemoryRecordJSON.self, from: request)
+            let record = try await self.decode(WireNewMemory.self, from: request)
             let decision = try await self.newMemories([record], collection: name)[0].memory
             let id = try await self.write { try self.store.recordDecision(decision, in: name) }
             return try self.json(["id": id.rawValue], status: .created)
@@ -300,7 +300,7 @@ public final class HindsightServer: Sendable {
         add(.get, "/v1/collections/{name}/decisions") { _, context in
             let name = try Self.parameter("name", context)
             let pending = try await self.read { try self.store.pendingDecisions(in: name) }
-            return try self.json(["pending": pending.map(MemoryJSON.init)])
+            return self.fastJSON(MemoriesResponse(pending: pending.map(WireMemory.init)))
         }
         add(.post, "/v1/collections/{name}/decisions/{id}/resolve") { request, context in
             let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
@@ -308,17 +308,17 @@ public final class HindsightServer: Sendable {
             let memory = try await self.write { () throws -> Memory in
                 let memoryID = try self.memoryID(id, in: name)
                 let resolved = try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
-                                                      knownAt: body.known_at?.date, quality: body.quality)
+                                                      knownAt: body.knownAt?.date, quality: body.quality)
                 guard let metadata = body.metadata else { return resolved }
                 return try self.store.update(memoryID, in: name, MemoryUpdate(metadata: metadata))
             }
-            return try self.json(MemoryJSON(memory))
+            return self.fastJSON(WireMemory(memory))
         }
         return (router, table)
     }
 
     /// Records of a request as memories: vectors checked, missing ones embedded by the server.
-    private func newMemories(_ records: [MemoryRecordJSON], collection name: String) async throws -> [(memory: NewMemory, status: Memory.Status)] {
+    private func newMemories(_ records: [WireNewMemory], collection name: String) async throws -> [(memory: NewMemory, status: Memory.Status)] {
         guard records.count <= 100_000 else { throw APIError.badRequest("at most 100000 memories per request") }
         let info = try await read { try self.store.collection(name) }
         let missing = records.indices.filter { records[$0].vector == nil }

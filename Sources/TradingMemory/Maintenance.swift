@@ -217,7 +217,7 @@ extension TradingMemoryStore {
 
 extension MemoryWriteState {
     /// The collection, known to exist (maintenance paths that just listed it).
-    func collectionIfPresentSync(_ name: String, _ writer: borrowing IndexWriter) -> CollectionRecord? {
+    func collectionIfPresentSync(_ name: String, _ writer: borrowing IndexWriter) -> CatalogEntry? {
         try? collectionIfPresent(name, writer)
     }
 }

@@ -12,8 +12,8 @@ final class MemorySnapshot: @unchecked Sendable {
     let mapGeneration: Int
     let databases: MemoryDatabases
     private struct Cache: @unchecked Sendable {
-        var collections: [String: CollectionRecord] = [:]
-        var attributes: [UInt32: ChunkTable] = [:]
+        var collections: [String: CatalogEntry] = [:]
+        var attributes: [UInt32: ChunkStore] = [:]
     }
     private let cache = Mutex<Cache>(Cache())
 
@@ -23,22 +23,22 @@ final class MemorySnapshot: @unchecked Sendable {
         self.databases = databases
     }
 
-    func collection(_ name: String, _ reader: borrowing IndexReader) throws -> CollectionRecord {
+    func collection(_ name: String, _ reader: borrowing IndexReader) throws -> CatalogEntry {
         if let record = cache.withLock({ $0.collections[name] }) { return record }
         let record = try reader.transaction.withValue(for: name, in: databases.collections) { bytes in
             guard let bytes else { throw TradingMemoryError.unknownCollection(name) }
-            return try Coding.decode(CollectionRecord.self, from: bytes, what: "collection '\(name)'")
+            return try Coding.decode(CatalogEntry.self, from: bytes, what: "collection '\(name)'")
         }
         cache.withLock { $0.collections[name] = record }
         return record
     }
 
-    func allCollections(_ reader: borrowing IndexReader) throws -> [CollectionRecord] {
-        var records: [CollectionRecord] = []
+    func allCollections(_ reader: borrowing IndexReader) throws -> [CatalogEntry] {
+        var records: [CatalogEntry] = []
         var failure: (any Error)?
         try reader.transaction.forEach(in: databases.collections) { key, value in
             guard key.first != 0 else { return true }  // reserved keys
-            do { records.append(try Coding.decode(CollectionRecord.self, from: value, what: "a collection")) } catch {
+            do { records.append(try Coding.decode(CatalogEntry.self, from: value, what: "a collection")) } catch {
                 failure = error
                 return false
             }
@@ -48,9 +48,9 @@ final class MemorySnapshot: @unchecked Sendable {
         return records
     }
 
-    func attributes(_ record: CollectionRecord, _ reader: borrowing IndexReader) throws -> ChunkTable {
+    func attributes(_ record: CatalogEntry, _ reader: borrowing IndexReader) throws -> ChunkStore {
         if let table = cache.withLock({ $0.attributes[record.id] }) { return table }
-        let table = try ChunkTable(layout: MemoryAttributes.layout, owner: record.id, database: databases.attributes,
+        let table = try ChunkStore(layout: MemoryAttributes.layout, owner: record.id, database: databases.attributes,
                                    prefix: Key(record.id), transaction: reader.transaction)
         cache.withLock { $0.attributes[record.id] = table }
         return table

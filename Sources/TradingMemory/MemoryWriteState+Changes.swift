@@ -1,3 +1,4 @@
+import Distance
 import Foundation
 import LMDB
 import VectorIndex
@@ -19,12 +20,7 @@ extension MemoryWriteState {
             guard memory.vector.count == dimension else {
                 throw TradingMemoryError.dimensionMismatch(collection: name, expected: dimension, actual: memory.vector.count)
             }
-            if let bad = memory.vector.firstIndex(where: { !$0.isFinite }) {
-                throw TradingMemoryError.invalidVector("memory \(index): component \(bad) is NaN or infinite")
-            }
-            if memory.vector.allSatisfy({ $0 == 0 }) {
-                throw TradingMemoryError.invalidVector("memory \(index): the vector is all zeros")
-            }
+            do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("memory \(index): \(error)") }
             try Self.validate(memory, index: index)
             if let id = memory.id {
                 guard callerIDs.insert(id).inserted else { throw TradingMemoryError.duplicateID(id) }
@@ -130,28 +126,28 @@ extension MemoryWriteState {
         }
     }
 
-    private func indexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CollectionRecord,
+    private func indexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CatalogEntry,
                            _ writer: borrowing IndexWriter) throws {
         try writer.transaction.put([], for: Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
         if tickerCode != 0 { try writer.transaction.put([], for: Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
     }
 
-    private func unindexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CollectionRecord,
+    private func unindexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CatalogEntry,
                              _ writer: borrowing IndexWriter) throws {
         try writer.transaction.delete(Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
         if tickerCode != 0 { try writer.transaction.delete(Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
     }
 
     /// The ticker's code, creating its layer (a graph) on first use.
-    func ensureTickerLayer(_ ticker: String, in record: inout CollectionRecord, _ writer: borrowing IndexWriter) throws -> UInt32 {
+    func ensureTickerLayer(_ ticker: String, in record: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> UInt32 {
         if let layer = record.tickers[ticker] { return layer.code }
         let code = (record.tickers.values.map(\.code).max() ?? 0) + 1
         let graph = try writer.createGraph(in: record.spaceID, parameters: record.configuration.index)
-        record.tickers[ticker] = CollectionRecord.TickerLayer(code: code, graph: graph.rawValue, live: 0)
+        record.tickers[ticker] = CatalogEntry.TickerLayer(code: code, graph: graph.rawValue, live: 0)
         return code
     }
 
-    func ensureActionCode(_ action: String, in record: inout CollectionRecord) -> UInt32 {
+    func ensureActionCode(_ action: String, in record: inout CatalogEntry) -> UInt32 {
         if let code = record.actions[action] { return code }
         let code = max(16, (record.actions.values.max() ?? 0) + 1)
         record.actions[action] = code
@@ -161,7 +157,7 @@ extension MemoryWriteState {
     // MARK: Delete
 
     /// Deletes one memory (live or pending); returns false when there was none.
-    func deleteMemory(_ id: MemoryID, in record: inout CollectionRecord, _ writer: borrowing IndexWriter) throws -> Bool {
+    func deleteMemory(_ id: MemoryID, in record: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> Bool {
         guard let stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else { return false }
         switch stored.status {
         case .live:
@@ -259,7 +255,7 @@ extension MemoryWriteState {
     // MARK: Capacity
 
     /// Evicts memories past the collection's capacity policy.
-    func enforceCapacity(_ record: inout CollectionRecord, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
+    func enforceCapacity(_ record: inout CatalogEntry, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
         let policy = record.configuration.capacity
         if let maxAge = policy.maxAgeSeconds, let newest = try timeEntries(record, tickerCode: 0, writer).last {
             let cutoff = newest.timeMs - Int64(maxAge * 1000)
@@ -288,7 +284,7 @@ extension MemoryWriteState {
     }
 
     /// The live memories of a scope (0: all) in time order.
-    func timeEntries(_ record: CollectionRecord, tickerCode: UInt32, _ writer: borrowing IndexWriter) throws -> [TimeEntry] {
+    func timeEntries(_ record: CatalogEntry, tickerCode: UInt32, _ writer: borrowing IndexWriter) throws -> [TimeEntry] {
         var entries: [TimeEntry] = []
         try writer.transaction.forEach(in: databases.time, prefix: Key(record.id, tickerCode)) { key, _ in
             var reader = KeyReader(key)
@@ -302,7 +298,7 @@ extension MemoryWriteState {
         return entries
     }
 
-    private func victims(_ record: CollectionRecord, tickerCode: UInt32, count: Int, order: EvictionOrder,
+    private func victims(_ record: CatalogEntry, tickerCode: UInt32, count: Int, order: EvictionOrder,
                          _ writer: borrowing IndexWriter) throws -> [MemoryID] {
         let entries = try timeEntries(record, tickerCode: tickerCode, writer)
         switch order {

@@ -233,15 +233,6 @@ public struct CapacityPolicy: Hashable, Sendable, Codable {
     }
 }
 
-/// How text longer than the embedding model's input is embedded (recorded per collection).
-public enum TextWindowing: Hashable, Sendable, Codable {
-    /// Cut at the model's limit.
-    case truncate
-    /// Overlapping windows of the model's limit, `overlap` pieces shared by neighbours; the mean of
-    /// the window vectors, normalised.
-    case windows(overlap: Int)
-}
-
 /// A collection's fixed settings.
 public struct CollectionConfiguration: Hashable, Sendable, Codable {
     /// The dimension of every vector.
@@ -255,19 +246,15 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
     public var index: GraphParameters
     /// The default search candidate list size.
     public var searchEf: Int
-    /// How long texts are embedded by the engine's embedder.
-    public var textWindowing: TextWindowing
 
     public init(dimension: Int, embeddingModel: String? = nil, decay: DecayFunction = .none, capacity: CapacityPolicy = .unlimited,
-                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64,
-                textWindowing: TextWindowing = .truncate) {
+                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64) {
         self.dimension = dimension
         self.embeddingModel = embeddingModel
         self.decay = decay
         self.capacity = capacity
         self.index = index
         self.searchEf = searchEf
-        self.textWindowing = textWindowing
     }
 
     func validate() throws {

@@ -1,3 +1,4 @@
+import Distance
 import Foundation
 import LMDB
 import VectorIndex
@@ -13,8 +14,8 @@ import VectorIndex
 /// reaches that bound or the layer is exhausted: the decayed top k then equals a brute-force
 /// ranking whenever the index returns the exact cosine neighbours.
 struct RecallEngine {
-    let record: CollectionRecord
-    let attributes: ChunkTable
+    let record: CatalogEntry
+    let attributes: ChunkStore
     let databases: MemoryDatabases
 
     static let maxK = 10_000
@@ -27,10 +28,7 @@ struct RecallEngine {
         guard query.vector.count == configuration.dimension else {
             throw TradingMemoryError.dimensionMismatch(collection: record.name, expected: configuration.dimension, actual: query.vector.count)
         }
-        if let bad = query.vector.firstIndex(where: { !$0.isFinite }) {
-            throw TradingMemoryError.invalidVector("component \(bad) of the query is NaN or infinite")
-        }
-        guard query.vector.contains(where: { $0 != 0 }) else { throw TradingMemoryError.invalidVector("the query vector is all zeros") }
+        do { try validateVector(query.vector) } catch { throw TradingMemoryError.invalidVector("the query: \(error)") }
         guard (0...Self.maxK).contains(query.k) else { throw TradingMemoryError.invalidArgument("k must be between 0 and \(Self.maxK)") }
         if let ef = query.ef, !(1...10_000).contains(ef) { throw TradingMemoryError.invalidArgument("ef must be between 1 and 10000") }
         if let minimum = query.minSimilarity, !(minimum.isFinite && minimum >= -1 && minimum <= 1) {
@@ -232,7 +230,7 @@ struct AttributeConditions {
     var excluded: Set<UInt32> = []
 
     /// Nil when the conditions can match nothing (an unknown ticker or action).
-    init?(query: RecallQuery, record: CollectionRecord) {
+    init?(query: RecallQuery, record: CatalogEntry) {
         asOfMs = query.asOf?.milliseconds
         // As of a time after every memory became known, nothing is hidden: no condition to check.
         if let asOf = asOfMs, let latest = record.maxKnownAtMs, asOf >= latest { asOfMs = nil }
@@ -280,7 +278,7 @@ struct AttributeConditions {
     }
 
     /// How many memories of a layer pass, exclusions aside (for the planner); a linear pass over the rows.
-    func countEligible(in attributes: ChunkTable, spaceCount: Int, tickerCode: UInt32?) -> Int {
+    func countEligible(in attributes: ChunkStore, spaceCount: Int, tickerCode: UInt32?) -> Int {
         var count = 0
         attributes.forEachElement(count: spaceCount) { id, row in
             if let tickerCode, UInt32(littleEndian: row.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) != tickerCode { return }
@@ -292,7 +290,7 @@ struct AttributeConditions {
 
 /// The search filter over attribute rows.
 struct AttributeFilter: VectorFilter {
-    let attributes: ChunkTable
+    let attributes: ChunkStore
     let conditions: AttributeConditions
     let eligible: Int?
 

@@ -7,7 +7,7 @@ import VectorIndex
 /// The trading-memory databases, beside the index's in the same environment
 /// (see docs/trading-memory.md#storage).
 struct MemoryDatabases: Sendable {
-    /// `collections`: name → JSON ``CollectionRecord``.
+    /// `collections`: name → JSON ``CatalogEntry``.
     let collections: Database
     /// `records`: (collection u32, memory u32) → JSON ``StoredMemory``.
     let records: Database
@@ -35,7 +35,7 @@ struct MemoryDatabases: Sendable {
 }
 
 /// A collection as stored in the catalog.
-struct CollectionRecord: Codable, Hashable, Sendable {
+struct CatalogEntry: Codable, Hashable, Sendable {
     struct TickerLayer: Codable, Hashable, Sendable {
         var code: UInt32
         var graph: UInt32

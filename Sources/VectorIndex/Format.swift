@@ -8,7 +8,7 @@ public enum IndexFormat {
     static let magic = Array("hindsight".utf8)
     /// Pages per vector chunk (about 128 KiB).
     static let vectorChunkPages = 32
-    /// Pages per chunk of layer-0 link slots.
+    /// Pages per chunk of level-0 link slots.
     static let slotChunkPages = 4
     /// Pages per chunk of the node table.
     static let nodeChunkPages = 4
@@ -35,9 +35,9 @@ struct IndexDatabases: Sendable {
     let graphs: Database
     /// `nodes`: (graph u32 BE, chunk u32 BE) → chunk of node entries: vector id | tombstone bit (u32 LE).
     let nodes: Database
-    /// `links`: (graph u32 BE, chunk u32 BE) → chunk of layer-0 slots (see ``LinkSlot``).
+    /// `links`: (graph u32 BE, chunk u32 BE) → chunk of level-0 slots (see ``LinkSlot``).
     let links: Database
-    /// `upper-links`: (graph u32 BE, level u8, node u32 BE) → upper-layer slot.
+    /// `upper-links`: (graph u32 BE, level u8, node u32 BE) → upper-level slot.
     let upperLinks: Database
     /// `members`: (graph u32 BE, vector u32 BE) → node id (u32 LE).
     let members: Database
@@ -112,7 +112,7 @@ struct SpaceHeader: Equatable, Sendable {
 
 /// HNSW parameters of a graph.
 public struct GraphParameters: Hashable, Sendable, Codable {
-    /// Links per node on the upper layers (`M`); layer 0 holds `2 * m`.
+    /// Links per node on the upper levels (`M`); level 0 holds `2 * m`.
     public var m: Int
     /// The candidate list size while inserting (`efConstruction`).
     public var efConstruction: Int
@@ -125,7 +125,7 @@ public struct GraphParameters: Hashable, Sendable, Codable {
         self.seed = seed
     }
 
-    /// Links per node on layer 0 (`M0 = 2M`).
+    /// Links per node on level 0 (`M0 = 2M`).
     public var m0: Int { 2 * m }
     /// The level multiplier `mL = 1 / ln M`.
     public var levelMultiplier: Double { 1 / Double.log(Double(m)) }
@@ -231,7 +231,7 @@ struct GraphHeader: Equatable, Sendable {
 }
 
 /// A slot of links: `[u16 count][u8 level][u8 flags][count × u32 node]`, little-endian, with room
-/// for `M0` links on layer 0 and `M` above. The level byte is the node's top level (in layer-0 slots).
+/// for `M0` links on level 0 and `M` above. The level byte is the node's top level (in level-0 slots).
 enum LinkSlot {
     static let headerBytes = 4
 

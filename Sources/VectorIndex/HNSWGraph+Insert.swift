@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Building the graph: insertion with hnswlib's neighbour-selection heuristic, and tombstones.
-extension GraphView {
+extension HNSWGraph {
     /// Draws a level from the graph's seeded generator: floor(-ln(U) * mL), U uniform in (0, 1].
     func drawLevel() -> Int {
         header.randomState &+= 0x9E37_79B9_7F4A_7C15
@@ -74,15 +74,15 @@ extension GraphView {
         return (node, level)
     }
 
-    /// The efConstruction nearest live nodes to `query` on `layer`, nearest first, found from
+    /// The efConstruction nearest live nodes to `query` on `level`, nearest first, found from
     /// `entry` (only deleted ones when no live node is near: better linked to them than unreachable).
-    func constructionCandidates(of node: UInt32, query: UnsafeRawPointer, from entry: Candidate, layer: Int,
+    func constructionCandidates(of node: UInt32, query: UnsafeRawPointer, from entry: Candidate, level: Int,
                                 context: SearchContext) -> [Candidate] {
         let ef = header.parameters.efConstruction
-        _ = searchLayer(query: query, entry: entry, ef: ef, level: layer, context: context, eligibility: LiveNodes(), stopsEarly: false)
+        _ = searchLevel(query: query, entry: entry, ef: ef, level: level, context: context, eligibility: LiveNodes(), stopsEarly: false)
         let found = context.results.drainSortedNearestFirst().filter { $0.node != node }
         guard found.isEmpty else { return found }
-        _ = searchLayer(query: query, entry: entry, ef: ef, level: layer, context: context, eligibility: AnyNode(excluded: node),
+        _ = searchLevel(query: query, entry: entry, ef: ef, level: level, context: context, eligibility: AnyNode(excluded: node),
                         stopsEarly: false)
         return context.results.drainSortedNearestFirst().filter { $0.node != node }
     }
@@ -102,12 +102,12 @@ extension GraphView {
             current = greedyDescent(query: query, from: current, level: header.maxLevel, stopLevel: level).0
         }
         let m = header.parameters.m
-        for layer in stride(from: min(level, header.maxLevel), through: 0, by: -1) {
-            let found = constructionCandidates(of: node, query: query, from: current, layer: layer, context: context)
+        for level in stride(from: min(level, header.maxLevel), through: 0, by: -1) {
+            let found = constructionCandidates(of: node, query: query, from: current, level: level, context: context)
             let selected = selectNeighbors(found, m: m)
-            LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
+            LinkSlot.setLinks(mutableSlot(node, level: level), selected.map(\.node))
             for neighbor in selected {
-                connect(neighbor.node, to: node, level: layer, newDistance: neighbor.distance)
+                connect(neighbor.node, to: node, level: level, newDistance: neighbor.distance)
             }
             if let nearest = found.first { current = nearest }
         }
@@ -122,8 +122,8 @@ extension GraphView {
     ///
     /// The batch is linked in two phases. First, on every thread, each new node finds its
     /// candidates: by searching the graph as it stood before the batch (exactly as a serial insert
-    /// searches it, efConstruction per layer), and by exact distances to the batch's earlier nodes,
-    /// which the graph cannot show it yet; it keeps the efConstruction nearest per layer and selects
+    /// searches it, efConstruction per level), and by exact distances to the batch's earlier nodes,
+    /// which the graph cannot show it yet; it keeps the efConstruction nearest per level and selects
     /// its links from them with the heuristic. Then, on one thread and in batch order, each node
     /// gets its links and is linked back (re-selecting a full neighbour's links), as in a serial
     /// insert. The first phase only reads, so the threads share the view without locks, and the
@@ -144,7 +144,7 @@ extension GraphView {
         for vectorID in remaining { batch.append(addUnlinkedNode(vectorID: vectorID)) }
         nodes += batch.map(\.node)
 
-        // Phase 1, read-only and parallel: each node's links per layer, selected from its candidates.
+        // Phase 1, read-only and parallel: each node's links per level, selected from its candidates.
         let links = UnsafeMutableBufferPointer<[[Candidate]]>.allocate(capacity: batch.count)
         links.initialize(repeating: [])
         defer {
@@ -166,12 +166,12 @@ extension GraphView {
 
         // Phase 2, serial: link in batch order.
         for (position, (node, level)) in batch.enumerated() {
-            for layer in stride(from: level, through: 0, by: -1) {
-                let selected = links[position][layer]
+            for level in stride(from: level, through: 0, by: -1) {
+                let selected = links[position][level]
                 guard !selected.isEmpty else { continue }
-                LinkSlot.setLinks(mutableSlot(node, level: layer), selected.map(\.node))
+                LinkSlot.setLinks(mutableSlot(node, level: level), selected.map(\.node))
                 for neighbor in selected {
-                    connect(neighbor.node, to: node, level: layer, newDistance: neighbor.distance)
+                    connect(neighbor.node, to: node, level: level, newDistance: neighbor.distance)
                 }
             }
             if level > header.maxLevel {
@@ -182,7 +182,7 @@ extension GraphView {
         return nodes
     }
 
-    /// The links of the batch's node at `position` on each of its layers (index = layer), selected
+    /// The links of the batch's node at `position` on each of its levels (index = level), selected
     /// by the heuristic from the `efConstruction` nearest candidates: those of a search of the graph
     /// as it stood before the batch (`entry`, `topLevel`) and the batch's earlier nodes. Reads only.
     private func batchLinks(position: Int, batch: [(node: UInt32, level: Int)], entry: UInt32, topLevel: Int,
@@ -190,26 +190,26 @@ extension GraphView {
         let efConstruction = header.parameters.efConstruction
         let (node, level) = batch[position]
         let query = vector(of: node)
-        var layers = [[Candidate]](repeating: [], count: level + 1)
+        var levels = [[Candidate]](repeating: [], count: level + 1)
         var current = Candidate(distance: distance(query, vector(of: entry)), node: entry)
         if level < topLevel {
             current = greedyDescent(query: query, from: current, level: topLevel, stopLevel: level).0
         }
-        for layer in stride(from: min(level, topLevel), through: 0, by: -1) {
-            let found = constructionCandidates(of: node, query: query, from: current, layer: layer, context: context)
-            layers[layer] = found
+        for level in stride(from: min(level, topLevel), through: 0, by: -1) {
+            let found = constructionCandidates(of: node, query: query, from: current, level: level, context: context)
+            levels[level] = found
             if let nearest = found.first { current = nearest }
         }
         for earlier in batch[..<position] {
             let shared = min(earlier.level, level)
             let d = distance(query, vector(of: earlier.node))
-            for layer in 0...shared { layers[layer].append(Candidate(distance: d, node: earlier.node)) }
+            for level in 0...shared { levels[level].append(Candidate(distance: d, node: earlier.node)) }
         }
-        for layer in layers.indices where layers[layer].count > 1 {
-            layers[layer].sort()
-            if layers[layer].count > efConstruction { layers[layer].removeLast(layers[layer].count - efConstruction) }
+        for level in levels.indices where levels[level].count > 1 {
+            levels[level].sort()
+            if levels[level].count > efConstruction { levels[level].removeLast(levels[level].count - efConstruction) }
         }
-        return layers.map { selectNeighbors($0, m: header.parameters.m) }
+        return levels.map { selectNeighbors($0, m: header.parameters.m) }
     }
 
     /// Marks `node` deleted: it keeps routing searches but is never returned. A deleted entry point
@@ -243,8 +243,8 @@ extension GraphView {
     }
 }
 
-extension GraphView {
-    /// The live nodes that a walk of layer 0 from the entry point cannot reach, and the number of
+extension HNSWGraph {
+    /// The live nodes that a walk of level 0 from the entry point cannot reach, and the number of
     /// links from reachable nodes into each node.
     func reachability() -> (unreachable: [UInt32], inDegree: [UInt16]) {
         let nodeCount = header.nodeCount
@@ -267,10 +267,10 @@ extension GraphView {
         return ((0..<UInt32(nodeCount)).filter { !seen[Int($0)] && !isDeleted($0) }, inDegree)
     }
 
-    /// The live nodes that a walk of layer 0 from the entry point cannot reach.
+    /// The live nodes that a walk of level 0 from the entry point cannot reach.
     func unreachableLiveNodes() -> [UInt32] { reachability().unreachable }
 
-    /// Makes every live node reachable on layer 0 again. Pruning a full link list can drop a
+    /// Makes every live node reachable on level 0 again. Pruning a full link list can drop a
     /// node's last incoming link (a known weakness of HNSW); such a node is offered to its nearest
     /// reachable nodes with the usual heuristic, and when every one prunes it, it takes the place of
     /// the nearest node's farthest link whose target other nodes also link to (so that nobody else
@@ -287,7 +287,7 @@ extension GraphView {
                 let entryNode = header.entryPoint
                 let start = Candidate(distance: distance(query, vector(of: entryNode)), node: entryNode)
                 let (closest, _) = greedyDescent(query: query, from: start, level: header.maxLevel, stopLevel: 0)
-                _ = searchLayer(query: query, entry: closest, ef: header.parameters.efConstruction, level: 0,
+                _ = searchLevel(query: query, entry: closest, ef: header.parameters.efConstruction, level: 0,
                                 context: context, eligibility: AnyNode(excluded: orphan), stopsEarly: false)
                 let found = context.results.drainSortedNearestFirst().filter { $0.node != orphan && !isDeleted($0.node) }
                 guard let nearest = found.first else { continue }
@@ -318,7 +318,7 @@ extension GraphView {
     }
 }
 
-extension GraphView {
+extension HNSWGraph {
     /// See ``IndexWriter/repairTombstones(in:)``.
     func repairTombstones(context: SearchContext) -> Int {
         var repaired = 0

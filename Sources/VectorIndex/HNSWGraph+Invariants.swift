@@ -1,12 +1,12 @@
 /// Structural checks of a graph, for tests and for `hindsight verify`.
-extension GraphView {
+extension HNSWGraph {
     /// Every violated invariant, in words; empty when the graph is sound.
     ///
     /// Checks: the node table and slots cover every node; each live node's vector exists; link counts
     /// are within capacity; links point to existing nodes other than the node itself, on levels
     /// the target has; upper slots exist exactly for levels 1...level; a live entry point sits on
     /// the top level whenever a live node exists; nodes below the header's identity prefix hold
-    /// the vector of their own id; and every live node is reachable on layer 0 from the entry point.
+    /// the vector of their own id; and every live node is reachable on level 0 from the entry point.
     func invariantViolations(limit: Int = 100) -> [String] {
         var findings: [String] = []
         func report(_ message: String) { if findings.count < limit { findings.append(message) } }
@@ -16,7 +16,7 @@ extension GraphView {
         var levels = [Int](repeating: 0, count: Int(nodeCount))
         for node in 0..<nodeCount {
             guard nodes.element(node) != nil else { report("node \(node) has no entry in the node table"); continue }
-            guard let slot0 = slots.element(node) else { report("node \(node) has no layer-0 slot"); continue }
+            guard let slot0 = slots.element(node) else { report("node \(node) has no level-0 slot"); continue }
             let entry = nodeEntry(node)
             let vectorID = entry & ~IndexFormat.tombstoneBit
             if Int(node) < header.identityPrefix && vectorID != node {
@@ -30,23 +30,23 @@ extension GraphView {
                 }
             }
             levels[Int(node)] = LinkSlot.level(slot0)
-            if LinkSlot.count(slot0) > m0 { report("node \(node) has \(LinkSlot.count(slot0)) links on layer 0, more than \(m0)") }
+            if LinkSlot.count(slot0) > m0 { report("node \(node) has \(LinkSlot.count(slot0)) links on level 0, more than \(m0)") }
         }
         if live != header.live { report("the header counts \(header.live) live nodes, the node table \(live)") }
         for node in 0..<nodeCount where Int(node) < levels.count {
-            let level = levels[Int(node)]
-            for layer in 0...max(0, level) {
-                guard let slot = slot(node, level: layer) else {
-                    report("node \(node) of level \(level) has no slot on layer \(layer)")
+            let top = levels[Int(node)]
+            for level in 0...max(0, top) {
+                guard let slot = slot(node, level: level) else {
+                    report("node \(node) of top level \(top) has no slot on level \(level)")
                     continue
                 }
                 let count = LinkSlot.count(slot)
-                if count > (layer == 0 ? m0 : m) { report("node \(node) has \(count) links on layer \(layer)") }
+                if count > (level == 0 ? m0 : m) { report("node \(node) has \(count) links on level \(level)") }
                 for index in 0..<min(count, m0) {
                     let target = LinkSlot.link(slot, index)
-                    if target >= nodeCount { report("node \(node) links to missing node \(target) on layer \(layer)"); continue }
-                    if target == node { report("node \(node) links to itself on layer \(layer)") }
-                    if levels[Int(target)] < layer { report("node \(node) links to node \(target) on layer \(layer), above its level") }
+                    if target >= nodeCount { report("node \(node) links to missing node \(target) on level \(level)"); continue }
+                    if target == node { report("node \(node) links to itself on level \(level)") }
+                    if levels[Int(target)] < level { report("node \(node) links to node \(target) on level \(level), above its top level") }
                     let targetEntry = nodeEntry(target)
                     if targetEntry & IndexFormat.tombstoneBit != 0 && space.vectors.element(targetEntry & ~IndexFormat.tombstoneBit) == nil {
                         report("node \(node) links to deleted node \(target), whose vector is gone")
@@ -54,9 +54,9 @@ extension GraphView {
                 }
             }
         }
-        for (index, layer) in upper.enumerated() {
-            for node in layer.keys where node >= nodeCount || levels[Int(node)] < index + 1 {
-                report("an upper slot on layer \(index + 1) belongs to node \(node), which is not on that layer")
+        for (index, slots) in upper.enumerated() {
+            for node in slots.keys where node >= nodeCount || levels[Int(node)] < index + 1 {
+                report("an upper slot on level \(index + 1) belongs to node \(node), which is not on that level")
             }
         }
         guard nodeCount > 0 else {
@@ -68,7 +68,7 @@ extension GraphView {
         if levels[Int(header.entryPoint)] < header.maxLevel {
             report("the entry point's level \(levels[Int(header.entryPoint)]) is below the graph's top level \(header.maxLevel)")
         }
-        // Reachability on layer 0.
+        // Reachability on level 0.
         var seen = [Bool](repeating: false, count: Int(nodeCount))
         var stack = [header.entryPoint]
         seen[Int(header.entryPoint)] = true
@@ -84,7 +84,7 @@ extension GraphView {
         }
         var unreachable = 0
         for node in 0..<nodeCount where !seen[Int(node)] && !isDeleted(node) { unreachable += 1 }
-        if unreachable > 0 { report("\(unreachable) live nodes are unreachable from the entry point on layer 0") }
+        if unreachable > 0 { report("\(unreachable) live nodes are unreachable from the entry point on level 0") }
         return findings
     }
 }

@@ -60,7 +60,7 @@ public enum SearchStrategy: String, Sendable, Hashable, Codable {
 
 /// Options of a search.
 public struct SearchOptions: Sendable, Hashable {
-    /// The size of the candidate list on layer 0 (`ef`); raised to `k` when smaller.
+    /// The size of the candidate list on level 0 (`ef`); raised to `k` when smaller.
     public var ef: Int
     /// How to search.
     public var strategy: SearchStrategy
@@ -91,7 +91,7 @@ public struct SearchReport: Sendable, Hashable {
     public var fellBack: Bool
 }
 
-/// Which nodes may enter the results of a layer search.
+/// Which nodes may enter the results of a search of one level.
 protocol NodeEligibility {
     func isEligible(node: UInt32, entry: UInt32) -> Bool
 }
@@ -115,7 +115,7 @@ struct FilteredLiveNodes<Filter: VectorFilter>: NodeEligibility {
     }
 }
 
-extension GraphView {
+extension HNSWGraph {
     /// `1 - cosine` of two unit vectors.
     @inline(__always)
     func distance(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Float {
@@ -154,7 +154,7 @@ extension GraphView {
     /// Beam search of one layer from `entry` (hnswlib's `searchBaseLayerST`): leaves at most `ef`
     /// eligible nodes in `context.results`. Returns the number of distances computed, or nil when
     /// more than `visitBudget` nodes were visited.
-    func searchLayer<Eligibility: NodeEligibility>(query: UnsafeRawPointer, entry: Candidate, ef: Int, level: Int,
+    func searchLevel<Eligibility: NodeEligibility>(query: UnsafeRawPointer, entry: Candidate, ef: Int, level: Int,
                                                    context: SearchContext, eligibility: Eligibility,
                                                    stopsEarly: Bool, visitBudget: Int = .max) -> Int? {
         context.beginSearch(nodeCount: header.nodeCount)
@@ -238,10 +238,10 @@ extension GraphView {
         let hasFilter = !(filter is AllowAll)
         let computed: Int?
         if hasFilter {
-            computed = searchLayer(query: query, entry: closest, ef: ef, level: 0, context: context,
+            computed = searchLevel(query: query, entry: closest, ef: ef, level: 0, context: context,
                                    eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, visitBudget: visitBudget)
         } else {
-            computed = searchLayer(query: query, entry: closest, ef: ef, level: 0, context: context,
+            computed = searchLevel(query: query, entry: closest, ef: ef, level: 0, context: context,
                                    eligibility: LiveNodes(), stopsEarly: header.deleted == 0, visitBudget: visitBudget)
         }
         guard let computed else { return nil }

@@ -47,15 +47,15 @@ public struct IndexReader: ~Copyable {
         self.views = views
     }
 
-    func spaceView(_ id: SpaceID) throws -> SpaceView {
-        try views.space(id) { try SpaceView(id: id, databases: store.databases, transaction: transaction) }
+    func spaceView(_ id: SpaceID) throws -> VectorSpace {
+        try views.space(id) { try VectorSpace(id: id, databases: store.databases, transaction: transaction) }
     }
 
-    func graphView(_ id: GraphID) throws -> GraphView {
+    func graphView(_ id: GraphID) throws -> HNSWGraph {
         try views.graph(id) {
-            let header = try GraphView.loadHeader(id, databases: store.databases, transaction: transaction)
+            let header = try HNSWGraph.loadHeader(id, databases: store.databases, transaction: transaction)
             let space = try spaceView(header.space)
-            return try GraphView(id: id, space: space, header: header, databases: store.databases, transaction: transaction)
+            return try HNSWGraph(id: id, space: space, header: header, databases: store.databases, transaction: transaction)
         }
     }
 
@@ -153,7 +153,7 @@ public struct IndexReader: ~Copyable {
 }
 
 /// Validates and normalises a query, then runs the planner with a pooled context.
-func runSearch<Filter: VectorFilter>(_ view: GraphView, query: [Float], k: Int, options: SearchOptions,
+func runSearch<Filter: VectorFilter>(_ view: HNSWGraph, query: [Float], k: Int, options: SearchOptions,
                                      filter: Filter) throws -> SearchReport {
     guard query.count == view.space.header.dimension else {
         throw IndexError.dimensionMismatch(expected: view.space.header.dimension, actual: query.count)
@@ -170,13 +170,13 @@ func runSearch<Filter: VectorFilter>(_ view: GraphView, query: [Float], k: Int, 
     }
 }
 
-extension SpaceView {
+extension VectorSpace {
     var info: SpaceInfo {
         SpaceInfo(id: id, dimension: header.dimension, count: header.count, live: header.live, vectorsPerChunk: header.vectorsPerChunk)
     }
 }
 
-extension GraphView {
+extension HNSWGraph {
     var info: GraphInfo {
         GraphInfo(id: id, space: header.space, parameters: header.parameters, nodeCount: header.nodeCount, live: header.live,
                   entryPoint: header.entryPoint == IndexFormat.noNode ? nil : VectorID(rawValue: vectorID(of: header.entryPoint)),

@@ -180,8 +180,8 @@ final class SnapshotViews: @unchecked Sendable {
     let transactionID: Int
     let mapGeneration: Int
     private struct State {
-        var spaces: [SpaceID: SpaceView] = [:]
-        var graphs: [GraphID: GraphView] = [:]
+        var spaces: [SpaceID: VectorSpace] = [:]
+        var graphs: [GraphID: HNSWGraph] = [:]
     }
     private let state = Mutex<UnsafeState>(UnsafeState(State()))
     private struct UnsafeState: @unchecked Sendable {
@@ -194,7 +194,7 @@ final class SnapshotViews: @unchecked Sendable {
         self.mapGeneration = mapGeneration
     }
 
-    func space(_ id: SpaceID, build: () throws -> SpaceView) rethrows -> SpaceView {
+    func space(_ id: SpaceID, build: () throws -> VectorSpace) rethrows -> VectorSpace {
         try state.withLock { state in
             if let view = state.value.spaces[id] { return view }
             let view = try build()
@@ -203,7 +203,7 @@ final class SnapshotViews: @unchecked Sendable {
         }
     }
 
-    func graph(_ id: GraphID, build: () throws -> GraphView) rethrows -> GraphView {
+    func graph(_ id: GraphID, build: () throws -> HNSWGraph) rethrows -> HNSWGraph {
         if let view = state.withLock({ $0.value.graphs[id] }) { return view }
         let view = try build()
         return state.withLock { state in

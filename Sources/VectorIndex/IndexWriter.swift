@@ -140,7 +140,7 @@ public struct IndexWriter: ~Copyable {
     ///
     /// With `threads` above 1 the vectors go in by batches of ``parallelBatchSize`` whose candidate
     /// searches run on that many threads inside this write transaction, the linking staying on this
-    /// one (see `GraphView.insertBatch`): a different graph from the serial insert's, of the same
+    /// one (see `HNSWGraph.insertBatch`): a different graph from the serial insert's, of the same
     /// quality, and the same graph for any number of threads above 1. Progress is then reported
     /// after each batch.
     /// - Throws: ``IndexError/duplicateNode(_:_:)`` when a vector is already in the graph.
@@ -285,17 +285,17 @@ public struct IndexWriter: ~Copyable {
 
     // MARK: Views and flush
 
-    func spaceView(_ id: SpaceID) throws -> SpaceView {
+    func spaceView(_ id: SpaceID) throws -> VectorSpace {
         if let view = state.spaces[id] { return view }
-        let view = try SpaceView(id: id, databases: databases, transaction: transaction)
+        let view = try VectorSpace(id: id, databases: databases, transaction: transaction)
         state.spaces[id] = view
         return view
     }
 
-    func graphView(_ id: GraphID) throws -> GraphView {
+    func graphView(_ id: GraphID) throws -> HNSWGraph {
         if let view = state.graphs[id] { return view }
-        let header = try GraphView.loadHeader(id, databases: databases, transaction: transaction)
-        let view = try GraphView(id: id, space: try spaceView(header.space), header: header, databases: databases,
+        let header = try HNSWGraph.loadHeader(id, databases: databases, transaction: transaction)
+        let view = try HNSWGraph(id: id, space: try spaceView(header.space), header: header, databases: databases,
                                  transaction: transaction)
         state.graphs[id] = view
         return view
@@ -336,6 +336,6 @@ public struct IndexWriter: ~Copyable {
 
 /// What a writer has touched in its transaction.
 final class WriterState {
-    var spaces: [SpaceID: SpaceView] = [:]
-    var graphs: [GraphID: GraphView] = [:]
+    var spaces: [SpaceID: VectorSpace] = [:]
+    var graphs: [GraphID: HNSWGraph] = [:]
 }

@@ -42,6 +42,14 @@ struct CLI {
     }
 }
 
+/// The results of a `query --json` (the HTTP API's shape: one list per query vector; the CLI sends one).
+func queryResults(_ output: String) throws -> [[String: Any]] {
+    let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+    let lists = object?["results"] as? [[[String: Any]]]
+    #expect(lists?.count == 1, "\(output)")
+    return lists?.first ?? []
+}
+
 @Suite struct CLITests {
     @Test func helpListsTheCommands() throws {
         let help = try CLI.run(["--help"])
@@ -70,13 +78,12 @@ struct CLI {
 
             let query = try CLI.run(["query", "--collection", "trader_memory", "--vector", "[1,0,0]", "--k", "5", "--as-of", "2024-03-01", "--json"] + db)
             #expect(query.status == 0)
-            let results = try JSONSerialization.jsonObject(with: Data(query.output.utf8)) as! [String: [[String: Any]]]
-            #expect(results["results"]!.map { $0["id"] as! String } == ["AAPL-0102", "MSFT-0104"])
-            #expect(results["results"]!.allSatisfy { $0["known_at"] != nil && $0["score"] != nil && $0["similarity"] != nil })
+            let results = try queryResults(query.output)
+            #expect(results.map { $0["id"] as? String } == ["AAPL-0102", "MSFT-0104"])
+            #expect(results.allSatisfy { $0["known_at"] != nil && $0["score"] != nil && $0["similarity"] != nil })
 
             let early = try CLI.run(["query", "--collection", "trader_memory", "--vector", "[1,0,0]", "--as-of", "2024-01-05", "--json"] + db)
-            let earlyResults = (try JSONSerialization.jsonObject(with: Data(early.output.utf8)) as! [String: [[String: Any]]])["results"]!
-            #expect(earlyResults.map { $0["id"] as! String } == ["MSFT-0104"], "AAPL-0102 is known on 2024-01-09 only")
+            #expect(try queryResults(early.output).map { $0["id"] as? String } == ["MSFT-0104"], "AAPL-0102 is known on 2024-01-09 only")
 
             #expect(try CLI.run(["pending", "--collection", "trader_memory"] + db).output.contains("AAPL-0201"))
             let resolved = try CLI.run(["resolve", "--collection", "trader_memory", "--id", "AAPL-0201", "--outcome", "0.01",
@@ -84,14 +91,13 @@ struct CLI {
             #expect(resolved.status == 0)
             let ticker = try CLI.run(["query", "--collection", "trader_memory", "--vector-file", "-", "--ticker", "AAPL", "--mode", "ticker",
                                       "--as-of", "2024-02-09", "--decay", "none", "--json"] + db, input: "[1,0,0]")
-            let tickerResults = (try JSONSerialization.jsonObject(with: Data(ticker.output.utf8)) as! [String: [[String: Any]]])["results"]!
-            #expect(tickerResults.map { $0["id"] as! String } == ["AAPL-0201", "AAPL-0102"])
+            #expect(try queryResults(ticker.output).map { $0["id"] as? String } == ["AAPL-0201", "AAPL-0102"])
 
             let stats = try CLI.run(["stats", "--json"] + db)
-            let statsJSON = try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as! [String: Any]
-            #expect(statsJSON["format_version"] as? Int == 1)
-            let collection = (statsJSON["collections"] as! [[String: Any]])[0]
-            #expect(collection["memories"] as? Int == 3 && collection["pending"] as? Int == 0)
+            let statsJSON = try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any]
+            #expect(statsJSON?["format_version"] as? Int == 1)
+            let collection = (statsJSON?["collections"] as? [[String: Any]])?.first
+            #expect(collection?["memories"] as? Int == 3 && collection?["pending"] as? Int == 0)
 
             #expect(try CLI.run(["delete", "--collection", "trader_memory", "--ticker", "MSFT"] + db).output.contains("deleted 1"))
             #expect(try CLI.run(["delete", "--collection", "trader_memory", "--before", "2024-01-10"] + db).output.contains("deleted 1"))

@@ -1,4 +1,4 @@
-import APIModels
+import WireFormat
 import Embedding
 import Foundation
 import Hummingbird

@@ -3,6 +3,7 @@ import LMDB
 import TestSupport
 import Testing
 @testable import TradingMemory
+import WireFormat
 import VectorIndex
 
 /// `count` memories over 20 tickers; returns their vectors followed by 50 query vectors from the same clusters.
@@ -148,13 +149,13 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
             try first.recordDecision(memory(1, vector: axis(5), ticker: "X", time: epoch2022, id: "pending"), in: "second")
             _ = try first.consolidate(collection: "mem", threshold: 0.5, dryRun: false)  // some reinforcements to carry over
             var exported = Data()
-            let report = try first.export(write: { exported.append($0) })
+            let report = try JSONLines.export(first, write: { exported.append($0) })
             #expect(report.collections == 2)
             let second = try TradingMemoryStore(path: path + "/b", options: EnvironmentOptions(durability: .none))
             defer { second.close() }
-            #expect(try second.importExport(exported, batch: 64).memories == report.memories)
+            #expect(try JSONLines.importExport(exported, into: second, batch: 64).memories == report.memories)
             var again = Data()
-            _ = try second.export(write: { again.append($0) })
+            _ = try JSONLines.export(second, write: { again.append($0) })
             // Identical but for engine ids (reassigned densely) and the export time.
             func normalised(_ data: Data) -> [String] {
                 String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().map {
@@ -166,8 +167,8 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
             #expect(try second.collection("second").created == first.collection("second").created)
             #expect(try second.pendingDecisions(in: "second").map(\.callerID) == ["pending"])
             #expect(try second.verify().clean)
-            #expect(throws: TradingMemoryError.collectionExists("mem")) { try second.importExport(exported) }
-            #expect(throws: RecordLineError.self) { try second.importExport(Data("{\"type\":\"nope\"}\n".utf8)) }
+            #expect(throws: TradingMemoryError.collectionExists("mem")) { try JSONLines.importExport(exported, into: second) }
+            #expect(throws: JSONLinesError.self) { try JSONLines.importExport(Data("{\"type\":\"nope\"}\n".utf8), into: second) }
         }
     }
 }

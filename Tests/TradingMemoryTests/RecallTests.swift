@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import TradingMemory
+import WireFormat
 import VectorIndex
 
 /// The brute-force oracle: every eligible memory scored in Double, best first.
@@ -178,12 +179,12 @@ private func oracle(_ memories: [(id: MemoryID, memory: NewMemory)], query: [Flo
             let milliseconds = Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &rng)
             let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
             let expected = milliseconds % 1000 == 0 ? plain.string(from: date) : formatter.string(from: date)
-            #expect(RecordFormat.format(date) == expected)
-            #expect(RecordFormat.parseDate(RecordFormat.format(date)).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds)
+            #expect(WireTime.format(date) == expected)
+            #expect(WireTime.parse(WireTime.format(date)).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == milliseconds)
         }
-        #expect(RecordFormat.format(Date(timeIntervalSince1970: 1_704_153_600)) == "2024-01-02T00:00:00Z")
-        #expect(RecordFormat.parseDuration("90d") == 90 * 86_400 && RecordFormat.parseDuration("1y") == 31_536_000)
-        #expect(RecordFormat.parseDuration("-3d") == nil && RecordFormat.parseDuration("soon") == nil)
+        #expect(WireTime.format(Date(timeIntervalSince1970: 1_704_153_600)) == "2024-01-02T00:00:00Z")
+        #expect(WireDuration.parse("90d") == 90 * 86_400 && WireDuration.parse("1y") == 31_536_000)
+        #expect(WireDuration.parse("-3d") == nil && WireDuration.parse("soon") == nil)
     }
 }
 
@@ -198,12 +199,12 @@ private func oracle(_ memories: [(id: MemoryID, memory: NewMemory)], query: [Flo
         dateOnly.formatOptions = [.withFullDate]
         for text in cases {
             let expected = formatter.date(from: text) ?? fractional.date(from: text) ?? dateOnly.date(from: text)
-            #expect(RecordFormat.parseDate(text) == expected, "\(text)")
+            #expect(WireTime.parse(text) == expected, "\(text)")
             #expect(expected != nil)
         }
         for bad in ["2023-02-29", "2024-13-01", "2024-01-02T25:00:00Z", "2024-01-02T10:00:00", "yesterday", "2024-1-2"] {
-            #expect(RecordFormat.parseDate(bad) == nil, "\(bad)")
+            #expect(WireTime.parse(bad) == nil, "\(bad)")
         }
-        #expect(RecordFormat.parseDate("1704153600") == Date(timeIntervalSince1970: 1_704_153_600))
+        #expect(WireTime.parse("1704153600") == Date(timeIntervalSince1970: 1_704_153_600))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import TradingMemory
+import WireFormat
 import VectorIndex
 
 extension Hindsight {
@@ -59,7 +60,7 @@ extension Hindsight {
                 defer { store.close() }
                 let collections = try store.collections()
                 if json {
-                    try JSONOutput.print(collections.map(CollectionJSON.init))
+                    try JSONOutput.print(["collections": collections.map(WireCollection.init)])
                     return
                 }
                 if collections.isEmpty { print("no collections") }
@@ -81,34 +82,5 @@ extension Hindsight {
                 print("dropped \(name)")
             }
         }
-    }
-}
-
-/// A collection in JSON output.
-struct CollectionJSON: Encodable {
-    var name: String
-    var dimension: Int
-    var embedding_model: String?
-    var count: Int
-    var pending: Int
-    var tickers: [String: Int]
-    var created: FlexibleDate
-    var decay: DecayFunction
-    var capacity: CapacityPolicy
-    var m: Int
-    var ef_construction: Int
-
-    init(_ info: CollectionInfo) {
-        name = info.name
-        dimension = info.configuration.dimension
-        embedding_model = info.configuration.embeddingModel
-        count = info.count
-        pending = info.pending
-        tickers = info.tickers
-        created = FlexibleDate(info.created)
-        decay = info.configuration.decay
-        capacity = info.configuration.capacity
-        m = info.configuration.index.m
-        ef_construction = info.configuration.index.efConstruction
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import TradingMemory
+import WireFormat
 
 extension Hindsight {
     struct Demo: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import WireFormat
 
 extension Hindsight {
     struct Verify: ParsableCommand {
@@ -130,7 +131,7 @@ extension Hindsight {
             }
             let progress = ProgressLine("exporting")
             var buffer = Data()
-            let report = try store.export(collections: collection.isEmpty ? nil : collection, write: { data in
+            let report = try JSONLines.export(store, collections: collection.isEmpty ? nil : collection, write: { data in
                 buffer.append(data)
                 if buffer.count >= 1 << 20 { try output.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
             }, progress: { progress.update($0, $1) })
@@ -164,7 +165,7 @@ extension Hindsight {
             let store = try database.openStore()
             defer { store.close() }
             let progress = ProgressLine("importing")
-            let report = try store.importExport(data, merge: merge, batch: batch) { progress.update($0, $1) }
+            let report = try JSONLines.importExport(data, into: store, merge: merge, batch: batch) { progress.update($0, $1) }
             progress.finish()
             print(String(format: "imported %d collections, %d memories in %.1f s", report.collections, report.memories, report.seconds))
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import WireFormat
 import Embedding
 
 extension Hindsight {
@@ -20,18 +21,18 @@ extension Hindsight {
             defer { store.close() }
             let info = try store.collection(collection)
             let embedder = try embedding.makeEmbedder()
-            var lines = try RecordFormat.parseJSONLines(try readInput(jsonl), dimension: info.configuration.dimension,
+            var lines = try JSONLines.parseMemories(try readInput(jsonl), dimension: info.configuration.dimension,
                                                         requireVectors: embedder == nil)
-            let unembedded = lines.indices.filter { lines[$0].record.vector == nil }
+            let unembedded = lines.indices.filter { lines[$0].memory.vector == nil }
             if !unembedded.isEmpty, let embedder {
-                let vectors = try await embedTexts(unembedded.map { lines[$0].record.situation }, with: embedder, for: info)
-                for (index, vector) in zip(unembedded, vectors) { lines[index].record.vector = vector }
+                let vectors = try await embedTexts(unembedded.map { lines[$0].memory.situation }, with: embedder, for: info)
+                for (index, vector) in zip(unembedded, vectors) { lines[index].memory.vector = vector }
             }
-            let live = lines.filter { $0.record.status != .pending }.map { $0.record.newMemory(vector: $0.record.vector!) }
-            let pending = lines.filter { $0.record.status == .pending }
+            let live = lines.filter { $0.memory.status != .pending }.map { $0.memory.newMemory(vector: $0.memory.vector!) }
+            let pending = lines.filter { $0.memory.status == .pending }
             try store.add(live, to: collection, upsert: upsert)
             for line in pending {
-                do { try store.recordDecision(line.record.newMemory(vector: line.record.vector!), in: collection) } catch {
+                do { try store.recordDecision(line.memory.newMemory(vector: line.memory.vector!), in: collection) } catch {
                     throw ValidationError("line \(line.line): \(error)")
                 }
             }
@@ -107,14 +108,14 @@ extension Hindsight {
                                     minSimilarity: minSimilarity, weightByQuality: weightByQuality, filter: filter, ef: ef)
             let results = try store.recall(query, in: collection)
             if json {
-                try JSONOutput.print(["results": results.map(RecallResultJSON.init)])
+                JSONOutput.print(QueryResponse(results: [results.map(WireRecallResult.init)]))
                 return
             }
             if results.isEmpty { print("no memories match") }
             for (rank, result) in results.enumerated() {
                 let memory = result.memory
                 print(String(format: "%2d. %@  score %.4f  cosine %.4f  %@ %@ %@", rank + 1, memory.callerID ?? "#\(memory.id)", result.score,
-                             result.similarity, memory.ticker ?? "-", RecordFormat.format(memory.time), result.layer.rawValue))
+                             result.similarity, memory.ticker ?? "-", WireTime.format(memory.time), result.layer.rawValue))
                 print("    situation:  \(memory.situation.prefix(120))\(memory.situation.count > 120 ? "…" : "")")
                 print("    reflection: \(memory.reflection)")
             }
@@ -137,7 +138,7 @@ extension Hindsight {
             let memoryID = try resolveID(id, in: collection, store: store)
             let memory = try store.resolve(memoryID, in: collection, outcome: outcome, reflection: reflection,
                                            knownAt: try knownAt.map { try Arguments.date($0, option: "--known-at") }, quality: quality)
-            print("resolved \(memory.callerID ?? "#\(memory.id)"): known at \(RecordFormat.format(memory.knownAt))")
+            print("resolved \(memory.callerID ?? "#\(memory.id)"): known at \(WireTime.format(memory.knownAt))")
         }
     }
 
@@ -151,10 +152,10 @@ extension Hindsight {
             let store = try database.openStore(readOnly: true)
             defer { store.close() }
             let pending = try store.pendingDecisions(in: collection)
-            if json { try JSONOutput.print(["pending": pending.map(MemoryJSON.init)]); return }
+            if json { JSONOutput.print(MemoriesResponse(pending: pending.map(WireMemory.init))); return }
             if pending.isEmpty { print("no pending decisions") }
             for memory in pending {
-                print("\(memory.callerID ?? "#\(memory.id)")\t\(memory.ticker ?? "-")\t\(RecordFormat.format(memory.time))\t\(memory.action ?? "-")")
+                print("\(memory.callerID ?? "#\(memory.id)")\t\(memory.ticker ?? "-")\t\(WireTime.format(memory.time))\t\(memory.action ?? "-")")
             }
         }
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import FastJSON
 import Foundation
 import LMDB
 import TradingMemory
+import WireFormat
 
 /// `--db` and the map size, shared by every command that opens a database.
 struct DatabaseOptions: ParsableArguments {
@@ -36,14 +38,14 @@ struct DatabaseOptions: ParsableArguments {
 /// Parsing of dates and durations given on the command line.
 enum Arguments {
     static func date(_ text: String, option: String) throws -> Date {
-        guard let date = RecordFormat.parseDate(text) else {
+        guard let date = WireTime.parse(text) else {
             throw ValidationError("\(option) takes an ISO 8601 date (2024-05-01), date-time or Unix seconds; got '\(text)'.")
         }
         return date
     }
 
     static func duration(_ text: String, option: String) throws -> Double {
-        guard let seconds = RecordFormat.parseDuration(text), seconds > 0 else {
+        guard let seconds = WireDuration.parse(text), seconds > 0 else {
             throw ValidationError("\(option) takes a positive duration such as 90d, 12h, 2w or 1y; got '\(text)'.")
         }
         return seconds
@@ -97,6 +99,11 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Shapes that carry memories have one writer (the HTTP server's): compact, keys sorted.
+    static func print(_ value: some JSONWritable) {
+        Swift.print(String(decoding: value.jsonBytes(capacity: 4_096), as: UTF8.self))
     }
 }
 

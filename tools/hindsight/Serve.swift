@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import Server
 import TradingMemory
+import WireFormat
 
 extension Hindsight {
     struct Serve: AsyncParsableCommand {

@@ -118,7 +118,7 @@ package struct ChunkHeader: Equatable {
 /// In a read transaction every address points into the memory map and is valid only while a
 /// transaction on the same snapshot is open. In a write transaction, a chunk that is changed is
 /// first copied into memory owned by the table (copy-on-write) and written back by ``flush(in:)``.
-package final class ChunkTable {
+package final class ChunkStore {
     package let layout: ChunkLayout
     /// The array's owner id, stored in each chunk header (a space or a graph).
     let owner: UInt32

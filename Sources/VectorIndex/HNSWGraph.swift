@@ -1,12 +1,12 @@
 import LMDB
 
 /// A vector space as one transaction sees it: its header and the address of every vector chunk.
-final class SpaceView: @unchecked Sendable {
+final class VectorSpace: @unchecked Sendable {
     // Sendable: a read view is immutable once built and shared by readers of one snapshot; a write
     // view never leaves its write transaction's thread.
     let id: SpaceID
     var header: SpaceHeader
-    let vectors: ChunkTable
+    let vectors: ChunkStore
     /// Bytes of one vector.
     let vectorBytes: Int
     /// Changed in this write transaction: header and chunks must be written back.
@@ -24,7 +24,7 @@ final class SpaceView: @unchecked Sendable {
         }
         self.header = header
         vectorBytes = header.dimension * MemoryLayout<Float>.size
-        vectors = try ChunkTable(layout: header.layout, owner: id.rawValue, database: databases.vectors,
+        vectors = try ChunkStore(layout: header.layout, owner: id.rawValue, database: databases.vectors,
                                  prefix: Key(id.rawValue), transaction: transaction)
     }
 
@@ -39,20 +39,20 @@ final class SpaceView: @unchecked Sendable {
     }
 }
 
-/// An HNSW graph as one transaction sees it: header, node table, layer-0 slots and upper layers.
+/// An HNSW graph as one transaction sees it: header, node table, level-0 slots and upper levels.
 ///
 /// Read views are shared by every reader of the same snapshot and never change. A write view
 /// belongs to one write transaction; what it changes is copied into owned memory and written back
 /// by ``IndexWriter``'s flush before commit.
-final class GraphView: @unchecked Sendable {
-    // Sendable: as for SpaceView.
+final class HNSWGraph: @unchecked Sendable {
+    // Sendable: as for VectorSpace.
     let id: GraphID
     var header: GraphHeader
-    let space: SpaceView
+    let space: VectorSpace
     /// Node id → vector id, with ``IndexFormat/tombstoneBit`` for deleted nodes.
-    let nodes: ChunkTable
-    /// Node id → layer-0 slot.
-    let slots: ChunkTable
+    let nodes: ChunkStore
+    /// Node id → level-0 slot.
+    let slots: ChunkStore
     /// Per level from 1: node id → slot address.
     var upper: [[UInt32: UnsafeRawPointer]]
     /// Upper slots created or changed in this write transaction, by (level, node).
@@ -65,14 +65,14 @@ final class GraphView: @unchecked Sendable {
         var node: UInt32
     }
 
-    init<Mode>(id: GraphID, space: SpaceView, header: GraphHeader, databases: IndexDatabases,
+    init<Mode>(id: GraphID, space: VectorSpace, header: GraphHeader, databases: IndexDatabases,
                transaction: borrowing Transaction<Mode>) throws {
         self.id = id
         self.header = header
         self.space = space
-        nodes = try ChunkTable(layout: header.nodeLayout, owner: id.rawValue, database: databases.nodes,
+        nodes = try ChunkStore(layout: header.nodeLayout, owner: id.rawValue, database: databases.nodes,
                                prefix: Key(id.rawValue), transaction: transaction)
-        slots = try ChunkTable(layout: header.slotLayout, owner: id.rawValue, database: databases.links,
+        slots = try ChunkStore(layout: header.slotLayout, owner: id.rawValue, database: databases.links,
                                prefix: Key(id.rawValue), transaction: transaction)
         upper = Array(repeating: [:], count: max(0, header.maxLevel))
         var failure: IndexError?
@@ -83,7 +83,7 @@ final class GraphView: @unchecked Sendable {
                 _ = reader.readUInt32()
                 guard let level = reader.readByte().map(Int.init), let node = reader.readUInt32(), level >= 1,
                       value.count == upperSlotBytes else {
-                    failure = .corrupt("upper-layer slot of \(id) has a bad key or size")
+                    failure = .corrupt("upper-level slot of \(id) has a bad key or size")
                     return false
                 }
                 while upper.count < level { upper.append([:]) }
@@ -143,7 +143,7 @@ final class GraphView: @unchecked Sendable {
         space.vector(node < identityPrefix ? node : vectorID(of: node))
     }
 
-    /// The slot of `node` on `level` (layer 0 or above), or nil when the node has no slot there.
+    /// The slot of `node` on `level` (level 0 or above), or nil when the node has no slot there.
     @inline(__always)
     func slot(_ node: UInt32, level: Int) -> UnsafeRawPointer? {
         if level == 0 { return slots.existingElement(node) }
@@ -151,7 +151,7 @@ final class GraphView: @unchecked Sendable {
         return upper[level - 1][node]
     }
 
-    /// The node's top level, from its layer-0 slot.
+    /// The node's top level, from its level-0 slot.
     func level(of node: UInt32) -> Int { LinkSlot.level(slots.existingElement(node)) }
 
     // MARK: Write-side changes (write transactions only)

@@ -1,0 +1,148 @@
+public import Foundation
+public import TradingMemory
+public import VectorIndex
+
+/// A decay function in JSON: `{"half_life": "90d"}` or `{"shape": "gauss", "scale": "30d", "midpoint": 0.5, "offset": "7d"}`.
+public struct WireDecay: Codable, Hashable, Sendable {
+    public var shape: DecayFunction.Shape?
+    public var halfLife: WireDuration?
+    public var scale: WireDuration?
+    public var midpoint: Double?
+    public var offset: WireDuration?
+
+    enum CodingKeys: String, CodingKey { case shape, halfLife = "half_life", scale, midpoint, offset }
+
+    public init(_ decay: DecayFunction) {
+        shape = decay.shape
+        scale = WireDuration(seconds: decay.scale)
+        midpoint = decay.midpoint
+        offset = WireDuration(seconds: decay.offset)
+    }
+
+    public init(shape: DecayFunction.Shape? = nil, halfLife: Double? = nil, scale: Double? = nil, midpoint: Double? = nil, offset: Double? = nil) {
+        self.shape = shape
+        self.halfLife = halfLife.map(WireDuration.init(seconds:))
+        self.scale = scale.map(WireDuration.init(seconds:))
+        self.midpoint = midpoint
+        self.offset = offset.map(WireDuration.init(seconds:))
+    }
+
+    public func decayFunction() throws -> DecayFunction {
+        if let halfLife {
+            guard shape == nil || shape == .exp else { throw TradingMemoryError.invalidArgument("half_life goes with shape exp") }
+            var decay = DecayFunction.halfLife(halfLife.seconds)
+            decay.offset = offset?.seconds ?? 0
+            return decay
+        }
+        let shape = shape ?? .none
+        if shape == .none { return .none }
+        guard let scale else { throw TradingMemoryError.invalidArgument("decay shape \(shape.rawValue) needs a scale or a half_life") }
+        return DecayFunction(shape: shape, scale: scale.seconds, midpoint: midpoint ?? 0.5, offset: offset?.seconds ?? 0)
+    }
+}
+
+/// Capacity limits in JSON.
+public struct WireCapacity: Codable, Hashable, Sendable {
+    public var maxMemories: Int?
+    public var maxPerTicker: Int?
+    public var maxAge: WireDuration?
+    public var eviction: EvictionOrder?
+
+    enum CodingKeys: String, CodingKey { case maxMemories = "max_memories", maxPerTicker = "max_per_ticker", maxAge = "max_age", eviction }
+
+    public init(_ policy: CapacityPolicy) {
+        maxMemories = policy.maxMemories
+        maxPerTicker = policy.maxPerTicker
+        maxAge = policy.maxAgeSeconds.map(WireDuration.init(seconds:))
+        eviction = policy.eviction
+    }
+
+    public var policy: CapacityPolicy {
+        CapacityPolicy(maxMemories: maxMemories, maxPerTicker: maxPerTicker, maxAgeSeconds: maxAge?.seconds, eviction: eviction ?? .oldestFirst)
+    }
+}
+
+/// A collection's settings in JSON: the body of `POST /v1/collections` and `PUT /v1/collections/{name}`,
+/// and the settings part of an export's collection line.
+public struct WireCollectionSettings: Codable, Hashable, Sendable {
+    public var name: String?
+    public var dimension: Int
+    public var embeddingModel: String?
+    public var decay: WireDecay?
+    public var capacity: WireCapacity?
+    public var m: Int?
+    public var efConstruction: Int?
+    public var searchEf: Int?
+    /// The level generator's seed (exports carry it, so that a restored graph is rebuilt alike).
+    public var seed: UInt64?
+    /// Return the existing collection instead of 409 when the name is taken.
+    public var getOrCreate: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name, dimension, embeddingModel = "embedding_model", decay, capacity, m, efConstruction = "ef_construction",
+             searchEf = "search_ef", seed, getOrCreate = "get_or_create"
+    }
+
+    public init(name: String?, configuration: CollectionConfiguration, getOrCreate: Bool? = nil, includeSeed: Bool = false) {
+        self.name = name
+        dimension = configuration.dimension
+        embeddingModel = configuration.embeddingModel
+        decay = WireDecay(configuration.decay)
+        capacity = WireCapacity(configuration.capacity)
+        m = configuration.index.m
+        efConstruction = configuration.index.efConstruction
+        searchEf = configuration.searchEf
+        seed = includeSeed ? configuration.index.seed : nil
+        self.getOrCreate = getOrCreate
+    }
+
+    public func configuration() throws -> CollectionConfiguration {
+        var index = GraphParameters(m: m ?? 16, efConstruction: efConstruction ?? 200)
+        if let seed { index.seed = seed }
+        return CollectionConfiguration(dimension: dimension, embeddingModel: embeddingModel, decay: try decay?.decayFunction() ?? .none,
+                                       capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64)
+    }
+}
+
+/// A collection in responses (HTTP and `hindsight collection list --json`).
+public struct WireCollection: Codable, Hashable, Sendable {
+    public var name: String
+    public var dimension: Int
+    public var embeddingModel: String?
+    public var count: Int
+    public var pending: Int
+    public var tickers: [String: Int]
+    public var created: WireDate
+    public var decay: WireDecay
+    public var capacity: WireCapacity
+    public var m: Int
+    public var efConstruction: Int
+    public var searchEf: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, dimension, embeddingModel = "embedding_model", count, pending, tickers, created, decay, capacity, m,
+             efConstruction = "ef_construction", searchEf = "search_ef"
+    }
+
+    public init(_ info: CollectionInfo) {
+        name = info.name
+        dimension = info.configuration.dimension
+        embeddingModel = info.configuration.embeddingModel
+        count = info.count
+        pending = info.pending
+        tickers = info.tickers
+        created = WireDate(info.created)
+        decay = WireDecay(info.configuration.decay)
+        capacity = WireCapacity(info.configuration.capacity)
+        m = info.configuration.index.m
+        efConstruction = info.configuration.index.efConstruction
+        searchEf = info.configuration.searchEf
+    }
+
+    public var info: CollectionInfo {
+        CollectionInfo(name: name, configuration: CollectionConfiguration(
+            dimension: dimension, embeddingModel: embeddingModel, decay: (try? decay.decayFunction()) ?? .none,
+            capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf),
+            created: created.date, count: count, pending: pending, tickers: tickers)
+    }
+}

@@ -1,0 +1,283 @@
+public import FastJSON
+public import Foundation
+public import TradingMemory
+public import VectorIndex
+
+/// `POST /v1/collections/{name}/memories`.
+public struct AddMemoriesRequest: Decodable, Sendable {
+    public var memories: [WireNewMemory]
+    public var upsert: Bool?
+    public init(memories: [WireNewMemory], upsert: Bool? = nil) {
+        self.memories = memories
+        self.upsert = upsert
+    }
+}
+
+/// A filter in JSON (the `where` of queries and deletes).
+public struct WireFilter: Codable, Hashable, Sendable {
+    public struct Condition: Codable, Hashable, Sendable {
+        public var key: String
+        public var op: MetadataCondition.Operator?
+        public var value: MetadataValue?
+        public var values: [MetadataValue]?
+    }
+
+    public var tickers: [String]?
+    public var actions: [String]?
+    public var timeFrom: WireDate?
+    public var timeBefore: WireDate?
+    public var outcomeMin: Double?
+    public var outcomeMax: Double?
+    public var metadata: [Condition]?
+
+    enum CodingKeys: String, CodingKey {
+        case tickers, actions, timeFrom = "time_from", timeBefore = "time_before", outcomeMin = "outcome_min", outcomeMax = "outcome_max", metadata
+    }
+
+    public init(tickers: [String]? = nil, actions: [String]? = nil, timeFrom: Date? = nil, timeBefore: Date? = nil,
+                outcomeMin: Double? = nil, outcomeMax: Double? = nil) {
+        self.tickers = tickers
+        self.actions = actions
+        self.timeFrom = timeFrom.map(WireDate.init)
+        self.timeBefore = timeBefore.map(WireDate.init)
+        self.outcomeMin = outcomeMin
+        self.outcomeMax = outcomeMax
+    }
+
+    public init(_ filter: MemoryFilter) {
+        tickers = filter.tickers.map { $0.sorted() }
+        actions = filter.actions.map { $0.sorted() }
+        timeFrom = filter.timeFrom.map(WireDate.init)
+        timeBefore = filter.timeBefore.map(WireDate.init)
+        outcomeMin = filter.outcomeMin
+        outcomeMax = filter.outcomeMax
+        metadata = filter.metadata.isEmpty ? nil : filter.metadata.map {
+            Condition(key: $0.key, op: $0.op, value: $0.value, values: $0.values)
+        }
+    }
+
+    public func filter() throws -> MemoryFilter {
+        var conditions: [MetadataCondition] = []
+        for condition in metadata ?? [] {
+            let op = condition.op ?? .equal
+            if op == .oneOf {
+                guard let values = condition.values else { throw TradingMemoryError.invalidArgument("metadata condition 'in' needs values") }
+                conditions.append(MetadataCondition(key: condition.key, oneOf: values))
+            } else {
+                guard let value = condition.value else { throw TradingMemoryError.invalidArgument("metadata condition on '\(condition.key)' needs a value") }
+                conditions.append(MetadataCondition(key: condition.key, op, value))
+            }
+        }
+        return MemoryFilter(tickers: tickers.map(Set.init), actions: actions.map(Set.init), timeFrom: timeFrom?.date,
+                            timeBefore: timeBefore?.date, outcomeMin: outcomeMin, outcomeMax: outcomeMax, metadata: conditions)
+    }
+}
+
+/// `POST /v1/collections/{name}/query`: one or several query vectors (or texts, embedded by the
+/// server's embedder) with every option of a recall.
+public struct QueryRequest: Codable, Sendable {
+    public var vectors: [[Float]]?
+    public var texts: [String]?
+    public var k: Int?
+    public var ticker: String?
+    /// `ticker`, `global`, `ticker_then_global` or `merged`.
+    public var mode: String?
+    public var kTicker: Int?
+    public var kGlobal: Int?
+    public var tickerBoost: Double?
+    public var asOf: WireDate?
+    public var decay: WireDecay?
+    public var minSimilarity: Float?
+    public var weightByQuality: Bool?
+    public var `where`: WireFilter?
+    public var ef: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case vectors, texts, k, ticker, mode, kTicker = "k_ticker", kGlobal = "k_global", tickerBoost = "ticker_boost", asOf = "as_of",
+             decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef
+    }
+
+    public init(vectors: [[Float]]? = nil, texts: [String]? = nil, k: Int? = nil) {
+        self.vectors = vectors
+        self.texts = texts
+        self.k = k
+    }
+
+    /// The request for `query` (its vector sent as `vectors[0]`).
+    public init(_ query: RecallQuery) {
+        vectors = [query.vector]
+        k = query.k
+        ticker = query.ticker
+        switch query.mode {
+        case .ticker: mode = "ticker"
+        case .global: mode = "global"
+        case .tickerThenGlobal(let kTicker, let kGlobal):
+            mode = "ticker_then_global"
+            self.kTicker = kTicker
+            self.kGlobal = kGlobal
+        case .merged(let boost):
+            mode = "merged"
+            tickerBoost = boost
+        }
+        asOf = query.asOf.map(WireDate.init)
+        decay = query.decay.map(WireDecay.init)
+        minSimilarity = query.minSimilarity
+        weightByQuality = query.weightByQuality
+        self.where = query.filter.map(WireFilter.init)
+        ef = query.ef
+    }
+
+    public func recallQueries(vectors: [[Float]]) throws -> [RecallQuery] {
+        let k = self.k ?? 5
+        let mode: RecallMode
+        switch self.mode ?? (ticker == nil ? "global" : "ticker_then_global") {
+        case "ticker": mode = .ticker
+        case "global": mode = .global
+        case "ticker_then_global": mode = .tickerThenGlobal(kTicker: kTicker ?? k, kGlobal: kGlobal ?? k)
+        case "merged": mode = .merged(tickerBoost: tickerBoost ?? 1)
+        case let other: throw TradingMemoryError.invalidArgument("mode must be ticker, global, ticker_then_global or merged, not '\(other)'")
+        }
+        let decay = try self.decay?.decayFunction()
+        let filter = try self.where?.filter()
+        return vectors.map { vector in
+            RecallQuery(vector: vector, k: k, ticker: ticker, mode: mode, asOf: asOf?.date, decay: decay, minSimilarity: minSimilarity,
+                        weightByQuality: weightByQuality ?? false, filter: filter, ef: ef)
+        }
+    }
+}
+
+/// The answer to a query: one result list per query vector.
+public struct QueryResponse: Decodable, Sendable {
+    public var results: [[WireRecallResult]]
+    public init(results: [[WireRecallResult]]) { self.results = results }
+}
+
+/// `POST /v1/collections/{name}/decisions/{id}/resolve`.
+public struct ResolveRequest: Codable, Sendable {
+    public var outcome: Double?
+    public var reflection: String
+    public var knownAt: WireDate?
+    public var quality: Double?
+    public var metadata: [String: MetadataValue]?
+
+    enum CodingKeys: String, CodingKey { case outcome, reflection, knownAt = "known_at", quality, metadata }
+
+    public init(outcome: Double?, reflection: String, knownAt: Date?, quality: Double?, metadata: [String: MetadataValue]? = nil) {
+        self.outcome = outcome
+        self.reflection = reflection
+        self.knownAt = knownAt.map(WireDate.init)
+        self.quality = quality
+        self.metadata = metadata
+    }
+}
+
+/// `PATCH /v1/collections/{name}/memories/{id}`.
+public struct UpdateRequest: Codable, Sendable {
+    public var reflection: String?
+    public var action: String?
+    public var outcome: Double?
+    public var quality: Double?
+    public var metadata: [String: MetadataValue]?
+    public var removeMetadataKeys: [String]?
+
+    enum CodingKeys: String, CodingKey { case reflection, action, outcome, quality, metadata, removeMetadataKeys = "remove_metadata_keys" }
+
+    public init(_ update: MemoryUpdate) {
+        reflection = update.reflection
+        action = update.action
+        outcome = update.outcome
+        quality = update.quality
+        metadata = update.metadata
+        removeMetadataKeys = update.removeMetadataKeys.isEmpty ? nil : update.removeMetadataKeys
+    }
+
+    public var update: MemoryUpdate {
+        MemoryUpdate(reflection: reflection, action: action, outcome: outcome, quality: quality, metadata: metadata,
+                     removeMetadataKeys: removeMetadataKeys ?? [])
+    }
+}
+
+/// `POST /v1/collections/{name}/memories/delete`: by ids (caller or engine ids), or by filter.
+public struct DeleteRequest: Codable, Sendable {
+    public var ids: [String]?
+    public var `where`: WireFilter?
+}
+
+/// `POST /v1/embed`.
+public struct EmbedRequest: Codable, Sendable {
+    public var texts: [String]
+    public init(texts: [String]) { self.texts = texts }
+}
+
+/// The answer to `POST /v1/embed`.
+public struct EmbedResponse: Codable, Sendable {
+    public var model: String
+    public var embeddings: [[Float]]
+    public init(model: String, embeddings: [[Float]]) {
+        self.model = model
+        self.embeddings = embeddings
+    }
+}
+
+/// The answer to `GET /v1/embedder`.
+public struct EmbedderResponse: Codable, Sendable {
+    public var model: String
+    public var dimension: Int
+    public init(model: String, dimension: Int) {
+        self.model = model
+        self.dimension = dimension
+    }
+}
+
+/// Error bodies: `{"error": {"code": …, "message": …}}`.
+public struct WireError: Codable, Sendable {
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+    public var error: Detail
+    public init(error: Detail) { self.error = error }
+}
+
+/// Memory lists: `{"memories": […]}`, `{"pending": […]}`.
+public struct MemoriesResponse: Decodable, Sendable {
+    public var memories: [WireMemory]?
+    public var pending: [WireMemory]?
+    public init(memories: [WireMemory]? = nil, pending: [WireMemory]? = nil) {
+        self.memories = memories
+        self.pending = pending
+    }
+}
+
+extension MemoriesResponse: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        if let memories { writer.key("memories"); memories.write(to: &writer) }
+        if let pending { writer.key("pending"); pending.write(to: &writer) }
+        writer.endObject()
+    }
+}
+
+extension QueryResponse: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("results")
+        results.write(to: &writer)
+        writer.endObject()
+    }
+}
+
+extension AddMemoriesRequest: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("memories")
+        memories.write(to: &writer)
+        if let upsert { writer.key("upsert"); writer.bool(upsert) }
+        writer.endObject()
+    }
+}
+

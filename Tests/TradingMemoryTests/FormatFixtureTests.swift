@@ -1,0 +1,80 @@
+import Foundation
+import LMDB
+import TestSupport
+import Testing
+import TradingMemory
+import WireFormat
+
+/// A database written by an earlier build (Tests/Fixtures/format-v1, made by its make.sh) opens with
+/// this one, verifies clean, and answers the queries it answered then, result for result.
+@Suite struct FormatFixtureTests {
+    struct Expected: Decodable {
+        struct Case: Decodable {
+            var vector: [Float]
+            var args: [String]
+            var results: [Result]
+        }
+        struct Result: Decodable, Equatable {
+            var id: String
+            var engine_id: UInt32
+            var similarity: Float
+            var score: Double
+            var layer: String
+        }
+        var cases: [Case]
+        var pending: [String]
+    }
+
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/format-v1")
+
+    /// The recall the CLI arguments of a case asked for.
+    static func query(_ fixture: Expected.Case) throws -> (collection: String, query: RecallQuery) {
+        var options: [String: String] = [:]
+        for index in stride(from: 0, to: fixture.args.count, by: 2) { options[fixture.args[index]] = fixture.args[index + 1] }
+        let k = Int(options["--k"]!)!
+        let ticker = options["--ticker"]
+        let mode: RecallMode
+        switch options["--mode"] {
+        case "merged": mode = .merged(tickerBoost: Double(options["--boost"] ?? "1")!)
+        case nil: mode = ticker == nil ? .global : .tickerThenGlobal(kTicker: k, kGlobal: k)
+        case let other: Issue.record("unexpected mode \(other!)"); mode = .global
+        }
+        return (options["--collection"]!, RecallQuery(vector: fixture.vector, k: k, ticker: ticker, mode: mode,
+                                                      asOf: options["--as-of"].flatMap(WireTime.parse)))
+    }
+
+    @Test func databaseOfTheEarlierFormatAnswersAlike() throws {
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Self.fixture.appendingPathComponent("expected.json")))
+        #expect(expected.cases.count == 16)
+        try withTemporaryDirectory { path in
+            // A copy: opening for writing would otherwise touch the fixture's files.
+            try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("db").path, toPath: path + "/db")
+            let store = try TradingMemoryStore(path: path + "/db")
+            defer { store.close() }
+            let report = try store.verify()
+            #expect(report.clean, "\(report.findings)")
+            #expect(try store.collections().map(\.name) == ["plain", "trader"])
+            #expect(try store.pendingDecisions(in: "trader").compactMap(\.callerID).sorted() == expected.pending)
+            for fixture in expected.cases {
+                let (collection, query) = try Self.query(fixture)
+                let results = try store.recall(query, in: collection).map {
+                    Expected.Result(id: $0.memory.callerID ?? $0.memory.id.description, engine_id: $0.memory.id.rawValue,
+                                    similarity: $0.similarity, score: $0.score, layer: $0.layer.rawValue)
+                }
+                #expect(results.map(\.engine_id) == fixture.results.map(\.engine_id), "\(fixture.args)")
+                #expect(results.map(\.id) == fixture.results.map(\.id))
+                #expect(results.map(\.layer) == fixture.results.map(\.layer))
+                for (got, want) in zip(results, fixture.results) {
+                    #expect(abs(got.similarity - want.similarity) <= 1e-6)
+                    #expect(abs(got.score - want.score) <= 1e-9 * max(1, abs(want.score)))
+                }
+            }
+            // And it still takes writes: a new memory in the old database.
+            let vector = expected.cases[0].vector
+            try store.add([NewMemory(id: "after", ticker: "BRK.B", time: Date(timeIntervalSince1970: 1_712_000_000), situation: "new",
+                                     reflection: "new lesson", vector: vector)], to: "trader")
+            #expect(try store.verify().clean)
+        }
+    }
+}
