@@ -1,4 +1,5 @@
 public import Foundation
+import LMDB
 public import TradingMemory
 
 /// What the agent client needs from the engine: the same calls in-process or over HTTP.
@@ -30,9 +31,7 @@ public final class LocalMemoryEngine: MemoryEngine {
     public convenience init(path: String) throws { self.init(store: try TradingMemoryStore(path: path)) }
 
     private func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+        try await queue.run(body)
     }
 
     public func getOrCreateCollection(_ name: String, configuration: CollectionConfiguration) async throws -> CollectionInfo {

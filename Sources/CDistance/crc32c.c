@@ -15,7 +15,8 @@ static void make_table(void) {
     }
 }
 
-static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
+uint32_t hs_crc32c_portable(uint32_t crc, const void *bytes, size_t n) {
+    const unsigned char *p = (const unsigned char *)bytes;
     pthread_once(&table_once, make_table);
     crc = ~crc;
     while (n--) crc = table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
@@ -51,5 +52,5 @@ uint32_t hs_crc32c(uint32_t crc, const void *bytes, size_t count) {
     }
     if (known) return crc32c_sse42(crc, (const unsigned char *)bytes, count);
 #endif
-    return crc32c_table(crc, (const unsigned char *)bytes, count);
+    return hs_crc32c_portable(crc, bytes, count);
 }

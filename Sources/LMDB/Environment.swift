@@ -304,11 +304,7 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a write transaction on the environment's writer queue, so that an async caller
     /// never blocks a cooperative thread on LMDB's writer lock. See ``write(_:)``.
     public func writeAsync<R: Sendable>(_ body: @escaping @Sendable (borrowing WriteTransaction) throws -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            writeQueue.async {
-                continuation.resume(with: Result { try self.write(body) })
-            }
-        }
+        try await writeQueue.run { try self.write(body) }
     }
 
     // MARK: - Map size

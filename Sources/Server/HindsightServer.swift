@@ -2,6 +2,7 @@ public import Embedding
 import WireFormat
 import FastJSON
 import Foundation
+import LMDB
 public import Hummingbird
 public import Logging
 import NIOCore
@@ -59,11 +60,11 @@ public final class HindsightServer: Sendable {
     // MARK: Blocking work off the event loop
 
     private func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in reads.async { continuation.resume(with: Result { try body() }) } }
+        try await reads.run(body)
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in writes.async { continuation.resume(with: Result { try body() }) } }
+        try await writes.run(body)
     }
 
     // MARK: Request and response helpers

@@ -7,35 +7,35 @@ import Glibc
 #endif
 
 /// What `rebuild` did to one collection.
-public struct RebuildReport: Codable, Sendable {
+public struct RebuildReport: Sendable {
     public var collection: String
     public var layers: Int
     public var memories: Int
     public var m: Int
-    public var ef_construction: Int
+    public var efConstruction: Int
     public var seconds: Double
 }
 
 /// What `compact` did.
-public struct CompactionReport: Codable, Sendable {
-    public var bytes_before: Int
-    public var bytes_after: Int
-    public var graphs_rebuilt: Int
-    public var graphs_repaired: Int
-    public var vectors_kept: Int
+public struct CompactionReport: Sendable {
+    public var bytesBefore: Int
+    public var bytesAfter: Int
+    public var graphsRebuilt: Int
+    public var graphsRepaired: Int
+    public var vectorsKept: Int
     public var seconds: Double
 }
 
 /// What `consolidate` merged (or would merge, in a dry run).
-public struct ConsolidationReport: Codable, Sendable {
-    public struct Group: Codable, Sendable {
+public struct ConsolidationReport: Sendable {
+    public struct Group: Sendable {
         /// The memory kept (the newest of the group).
         public var kept: UInt32
         /// The memories merged into it.
         public var merged: [UInt32]
         public var ticker: String?
     }
-    public var dry_run: Bool
+    public var dryRun: Bool
     public var groups: [Group]
     public var removed: Int { groups.reduce(0) { $0 + $1.merged.count } }
 }
@@ -55,26 +55,26 @@ extension TradingMemoryStore {
         for name in names {
             let start = Date()
             let report = try write { writer, state -> RebuildReport in
-                var record = try state.collection(name, writer)
-                var parameters = record.configuration.index
+                var entry = try state.collection(name, writer)
+                var parameters = entry.configuration.index
                 if let m { parameters.m = m }
                 if let efConstruction { parameters.efConstruction = efConstruction }
-                let total = try writer.graph(record.globalGraphID).live + record.tickers.values.reduce(0) { $0 + $1.live }
+                let total = try writer.graph(entry.globalGraphID).live + entry.tickers.values.reduce(0) { $0 + $1.live }
                 var done = 0
-                record.globalGraph = try writer.rebuildGraph(record.globalGraphID, parameters: parameters, threads: threads) { progress?(name, done + $0, total) }.rawValue
-                done += record.live
-                for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
+                entry.globalGraph = try writer.rebuildGraph(entry.globalGraphID, parameters: parameters, threads: threads) { progress?(name, done + $0, total) }.rawValue
+                done += entry.live
+                for (ticker, layer) in entry.tickers.sorted(by: { $0.key < $1.key }) {
                     let rebuilt = try writer.rebuildGraph(GraphID(rawValue: layer.graph), parameters: parameters, threads: threads) { progress?(name, done + $0, total) }
-                    record.tickers[ticker]!.graph = rebuilt.rawValue
+                    entry.tickers[ticker]!.graph = rebuilt.rawValue
                     done += layer.live
                 }
-                record.configuration.index = parameters
-                state.save(record)
-                return RebuildReport(collection: name, layers: 1 + record.tickers.count, memories: record.live, m: parameters.m,
-                                     ef_construction: parameters.efConstruction, seconds: 0)
+                entry.configuration.index = parameters
+                state.save(entry)
+                return RebuildReport(collection: name, layers: 1 + entry.tickers.count, memories: entry.live, m: parameters.m,
+                                     efConstruction: parameters.efConstruction, seconds: 0)
             }
             reports.append(RebuildReport(collection: report.collection, layers: report.layers, memories: report.memories, m: report.m,
-                                         ef_construction: report.ef_construction, seconds: Date().timeIntervalSince(start)))
+                                         efConstruction: report.efConstruction, seconds: Date().timeIntervalSince(start)))
         }
         return reports
     }
@@ -105,24 +105,24 @@ extension TradingMemoryStore {
             for name in try store.collections().map(\.name) {
                 progress?("graphs of \(name)")
                 let counts = try store.write { writer, state -> (Int, Int) in
-                    var record = state.collectionIfPresentSync(name, writer)!
+                    var entry = state.collectionIfPresentSync(name, writer)!
                     var rebuiltHere = 0, repairedHere = 0
-                    record.globalGraph = try tidy(record.globalGraphID, threshold: rebuildThreshold, writer,
+                    entry.globalGraph = try tidy(entry.globalGraphID, threshold: rebuildThreshold, writer,
                                                   rebuilt: &rebuiltHere, repaired: &repairedHere).rawValue
-                    for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
-                        record.tickers[ticker]!.graph = try tidy(GraphID(rawValue: layer.graph), threshold: rebuildThreshold, writer,
+                    for (ticker, layer) in entry.tickers.sorted(by: { $0.key < $1.key }) {
+                        entry.tickers[ticker]!.graph = try tidy(GraphID(rawValue: layer.graph), threshold: rebuildThreshold, writer,
                                                                  rebuilt: &rebuiltHere, repaired: &repairedHere).rawValue
                     }
-                    state.save(record)
+                    state.save(entry)
                     return (rebuiltHere, repairedHere)
                 }
                 rebuilt += counts.0
                 repaired += counts.1
                 progress?("vectors of \(name)")
                 kept += try store.write { writer, state -> Int in
-                    let record = state.collectionIfPresentSync(name, writer)!
-                    let attributes = try state.attributes(record, writer)
-                    return try writer.compactVectors(of: record.spaceID) { id in
+                    let entry = state.collectionIfPresentSync(name, writer)!
+                    let attributes = try state.attributes(entry, writer)
+                    return try writer.compactVectors(of: entry.spaceID) { id in
                         guard let row = attributes.element(id.rawValue) else { return false }
                         return MemoryAttributes.flags(row) & (MemoryAttributes.live | MemoryAttributes.pending) != 0
                     }
@@ -134,8 +134,8 @@ extension TradingMemoryStore {
         progress?("swapping")
         do { try copy.swapIn() } catch { throw TradingMemoryError.storage("cannot replace the data file of \(path): \(error)") }
         withExtendedLifetime(lock) {}
-        return CompactionReport(bytes_before: before, bytes_after: directory.dataFileBytes, graphs_rebuilt: rebuilt, graphs_repaired: repaired,
-                                vectors_kept: kept, seconds: Date().timeIntervalSince(start))
+        return CompactionReport(bytesBefore: before, bytesAfter: directory.dataFileBytes, graphsRebuilt: rebuilt, graphsRepaired: repaired,
+                                vectorsKept: kept, seconds: Date().timeIntervalSince(start))
     }
 
     /// Rebuilds `graph` when its tombstones reach `threshold` of its nodes, else repairs the links
@@ -161,8 +161,8 @@ extension TradingMemoryStore {
     public func consolidate(collection: String, threshold: Float, dryRun: Bool) throws -> ConsolidationReport {
         guard threshold > 0 && threshold <= 1 else { throw TradingMemoryError.invalidArgument("the threshold must be in (0, 1]") }
         let groups = try read { reader, snapshot -> [ConsolidationReport.Group] in
-            let record = try snapshot.collection(collection, reader)
-            let memories = try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction).filter { $0.status == .live }
+            let entry = try snapshot.collection(collection, reader)
+            let memories = try MemoryLookup.all(collection: entry.id, databases: databases, reader.transaction).filter { $0.status == .live }
             var byTicker: [String?: [Memory]] = [:]
             for memory in memories { byTicker[memory.ticker, default: []].append(memory) }
             var groups: [ConsolidationReport.Group] = []
@@ -170,10 +170,10 @@ extension TradingMemoryStore {
                 let newestFirst = members.sorted { ($0.time, $0.id) > ($1.time, $1.id) }
                 let rank = Dictionary(uniqueKeysWithValues: newestFirst.enumerated().map { ($1.id.rawValue, $0) })
                 // Near neighbours through the index: the ticker's layer, or the global layer for memories without ticker.
-                let graph = ticker.flatMap { record.tickers[$0] }.map { GraphID(rawValue: $0.graph) } ?? record.globalGraphID
+                let graph = ticker.flatMap { entry.tickers[$0] }.map { GraphID(rawValue: $0.graph) } ?? entry.globalGraphID
                 let absorbed = AbsorbedSet()
                 for (index, keeper) in newestFirst.enumerated() where !absorbed.contains(keeper.id.rawValue) {
-                    guard let base = try reader.vector(keeper.id.vectorID, in: record.spaceID) else { continue }
+                    guard let base = try reader.vector(keeper.id.vectorID, in: entry.spaceID) else { continue }
                     let filter = PredicateFilter { id in (rank[id.rawValue] ?? -1) > index && !absorbed.contains(id.rawValue) }
                     let near = try reader.search(graph, query: base, k: 64, options: SearchOptions(ef: 128), filter: filter)
                     let merged = near.filter { $0.similarity >= threshold }.map(\.id.rawValue)
@@ -188,30 +188,30 @@ extension TradingMemoryStore {
         }
         if !dryRun && !groups.isEmpty {
             try write { writer, state in
-                var record = try state.collection(collection, writer)
+                var entry = try state.collection(collection, writer)
                 for group in groups {
                     let keeperID = MemoryID(rawValue: group.kept)
-                    guard var keeper = try state.storedMemory(keeperID, record, writer) else { continue }
+                    guard var keeper = try state.storedMemory(keeperID, entry, writer) else { continue }
                     var bestOutcome = keeper.outcome
                     var reinforcements = keeper.reinforcements
                     for mergedID in group.merged {
-                        guard let merged = try state.storedMemory(MemoryID(rawValue: mergedID), record, writer) else { continue }
+                        guard let merged = try state.storedMemory(MemoryID(rawValue: mergedID), entry, writer) else { continue }
                         if let outcome = merged.outcome, outcome > (bestOutcome ?? -.infinity) { bestOutcome = outcome }
                         reinforcements += 1 + merged.reinforcements
-                        _ = try state.deleteMemory(MemoryID(rawValue: mergedID), in: &record, writer)
+                        _ = try state.deleteMemory(MemoryID(rawValue: mergedID), in: &entry, writer)
                     }
                     keeper.outcome = bestOutcome
                     keeper.reinforcements = reinforcements
-                    try state.putStored(keeper, keeperID, record, writer)
-                    if var row = try state.attributes(of: keeperID, record, writer) {
+                    try state.putStored(keeper, keeperID, entry, writer)
+                    if var row = try state.attributes(of: keeperID, entry, writer) {
                         row.outcome = bestOutcome ?? .nan
-                        try state.setAttributes(row, of: keeperID, record, writer)
+                        try state.setAttributes(row, of: keeperID, entry, writer)
                     }
                 }
-                state.save(record)
+                state.save(entry)
             }
         }
-        return ConsolidationReport(dry_run: dryRun, groups: groups)
+        return ConsolidationReport(dryRun: dryRun, groups: groups)
     }
 }
 

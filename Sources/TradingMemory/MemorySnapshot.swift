@@ -12,6 +12,7 @@ final class MemorySnapshot: @unchecked Sendable {
     let mapGeneration: Int
     let databases: MemoryDatabases
     private struct Cache: @unchecked Sendable {
+        // Sendable: a cached ChunkStore is a read view that no thread changes once it is built.
         var collections: [String: CatalogEntry] = [:]
         var attributes: [UInt32: ChunkStore] = [:]
     }
@@ -24,35 +25,35 @@ final class MemorySnapshot: @unchecked Sendable {
     }
 
     func collection(_ name: String, _ reader: borrowing IndexReader) throws -> CatalogEntry {
-        if let record = cache.withLock({ $0.collections[name] }) { return record }
-        let record = try reader.transaction.withValue(for: name, in: databases.collections) { bytes in
+        if let entry = cache.withLock({ $0.collections[name] }) { return entry }
+        let entry = try reader.transaction.withValue(for: name, in: databases.collections) { bytes in
             guard let bytes else { throw TradingMemoryError.unknownCollection(name) }
             return try Coding.decode(CatalogEntry.self, from: bytes, what: "collection '\(name)'")
         }
-        cache.withLock { $0.collections[name] = record }
-        return record
+        cache.withLock { $0.collections[name] = entry }
+        return entry
     }
 
     func allCollections(_ reader: borrowing IndexReader) throws -> [CatalogEntry] {
-        var records: [CatalogEntry] = []
+        var entries: [CatalogEntry] = []
         var failure: (any Error)?
         try reader.transaction.forEach(in: databases.collections) { key, value in
             guard key.first != 0 else { return true }  // reserved keys
-            do { records.append(try Coding.decode(CatalogEntry.self, from: value, what: "a collection")) } catch {
+            do { entries.append(try Coding.decode(CatalogEntry.self, from: value, what: "a collection")) } catch {
                 failure = error
                 return false
             }
             return true
         }
         if let failure { throw failure }
-        return records
+        return entries
     }
 
-    func attributes(_ record: CatalogEntry, _ reader: borrowing IndexReader) throws -> ChunkStore {
-        if let table = cache.withLock({ $0.attributes[record.id] }) { return table }
-        let table = try ChunkStore(layout: MemoryAttributes.layout, owner: record.id, database: databases.attributes,
-                                   prefix: Key(record.id), transaction: reader.transaction)
-        cache.withLock { $0.attributes[record.id] = table }
+    func attributes(_ entry: CatalogEntry, _ reader: borrowing IndexReader) throws -> ChunkStore {
+        if let table = cache.withLock({ $0.attributes[entry.id] }) { return table }
+        let table = try ChunkStore(layout: MemoryAttributes.layout, owner: entry.id, database: databases.attributes,
+                                   prefix: Key(entry.id), transaction: reader.transaction)
+        cache.withLock { $0.attributes[entry.id] = table }
         return table
     }
 }

@@ -11,8 +11,8 @@ extension MemoryWriteState {
 
     func add(_ memories: [NewMemory], to name: String, upsert: Bool, status: Memory.Status,
              _ writer: borrowing IndexWriter) throws -> [MemoryID] {
-        var record = try collection(name, writer)
-        let dimension = record.configuration.dimension
+        var entry = try collection(name, writer)
+        let dimension = entry.configuration.dimension
         // Check everything before writing anything (a throw aborts the transaction anyway, but the
         // caller gets the first problem, named).
         var callerIDs = Set<String>()
@@ -28,14 +28,14 @@ extension MemoryWriteState {
         }
         var replaced: [MemoryID] = []
         for id in callerIDs.sorted() {
-            if let existing = try MemoryLookup.id(callerID: id, collection: record.id, databases: databases, writer.transaction) {
+            if let existing = try MemoryLookup.id(callerID: id, collection: entry.id, databases: databases, writer.transaction) {
                 guard upsert else { throw TradingMemoryError.duplicateID(id) }
                 replaced.append(existing)
             }
         }
-        for id in replaced { _ = try deleteMemory(id, in: &record, writer) }
+        for id in replaced { _ = try deleteMemory(id, in: &entry, writer) }
 
-        let vectorIDs = try writer.addVectors(memories.map(\.vector), to: record.spaceID)
+        let vectorIDs = try writer.addVectors(memories.map(\.vector), to: entry.spaceID)
         var globalInserts: [VectorID] = []
         var tickerInserts: [UInt32: [VectorID]] = [:]
         var ids: [MemoryID] = []
@@ -44,45 +44,45 @@ extension MemoryWriteState {
             let id = MemoryID(rawValue: vectorID.rawValue)
             ids.append(id)
             var tickerCode: UInt32 = 0
-            if let ticker = memory.ticker { tickerCode = try ensureTickerLayer(ticker, in: &record, writer) }
-            let actionCode = memory.action.map { ensureActionCode($0, in: &record) } ?? 0
+            if let ticker = memory.ticker { tickerCode = try ensureTickerLayer(ticker, in: &entry, writer) }
+            let actionCode = memory.action.map { ensureActionCode($0, in: &entry) } ?? 0
             let timeMs = memory.time.milliseconds
             let knownAtMs = (memory.knownAt ?? memory.time).milliseconds
             let stored = StoredMemory(callerID: memory.id, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
                                       situation: memory.situation, reflection: memory.reflection, action: memory.action,
                                       outcome: memory.outcome, quality: memory.quality, metadata: memory.metadata,
                                       status: status, reinforcements: max(0, memory.reinforcements))
-            try putStored(stored, id, record, writer)
+            try putStored(stored, id, entry, writer)
             try setAttributes(MemoryAttributes(timeMs: timeMs, knownAtMs: knownAtMs, outcome: memory.outcome ?? .nan,
                                                quality: memory.quality.map(Float.init) ?? .nan, tickerCode: tickerCode,
                                                actionCode: actionCode, flags: status == .live ? MemoryAttributes.live : MemoryAttributes.pending),
-                              of: id, record, writer)
+                              of: id, entry, writer)
             if let callerID = memory.id {
-                try writer.transaction.put(integer: id.rawValue, for: Keys.callerID(record.id, callerID),
+                try writer.transaction.put(integer: id.rawValue, for: Keys.callerID(entry.id, callerID),
                             in: databases.callerIDs)
             }
             switch status {
             case .live:
-                record.maxKnownAtMs = max(record.maxKnownAtMs ?? .min, knownAtMs)
-                try indexTime(id, timeMs: timeMs, tickerCode: tickerCode, record, writer)
+                entry.maxKnownAtMs = max(entry.maxKnownAtMs ?? .min, knownAtMs)
+                try indexTime(id, timeMs: timeMs, tickerCode: tickerCode, entry, writer)
                 globalInserts.append(vectorID)
                 if tickerCode != 0 { tickerInserts[tickerCode, default: []].append(vectorID) }
-                record.live += 1
-                if let ticker = memory.ticker { record.tickers[ticker]!.live += 1 }
+                entry.live += 1
+                if let ticker = memory.ticker { entry.tickers[ticker]!.live += 1 }
             case .pending:
-                try writer.transaction.put([], for: Key(record.id, id.rawValue), in: databases.pending)
-                record.pending += 1
+                try writer.transaction.put([], for: Key(entry.id, id.rawValue), in: databases.pending)
+                entry.pending += 1
             }
         }
-        try writer.insert(globalInserts, into: record.globalGraphID)
+        try writer.insert(globalInserts, into: entry.globalGraphID)
         for (code, vectors) in tickerInserts.sorted(by: { $0.key < $1.key }) {
-            let layer = record.tickers.values.first { $0.code == code }!
+            let layer = entry.tickers.values.first { $0.code == code }!
             try writer.insert(vectors, into: GraphID(rawValue: layer.graph))
         }
         if status == .live {
-            try enforceCapacity(&record, touchedTickers: Set(memories.compactMap(\.ticker)), writer)
+            try enforceCapacity(&entry, touchedTickers: Set(memories.compactMap(\.ticker)), writer)
         }
-        save(record)
+        save(entry)
         return ids
     }
 
@@ -126,57 +126,57 @@ extension MemoryWriteState {
         }
     }
 
-    private func indexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CatalogEntry,
+    private func indexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ entry: CatalogEntry,
                            _ writer: borrowing IndexWriter) throws {
-        try writer.transaction.put([], for: Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
-        if tickerCode != 0 { try writer.transaction.put([], for: Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
+        try writer.transaction.put([], for: Keys.time(entry.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
+        if tickerCode != 0 { try writer.transaction.put([], for: Keys.time(entry.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
     }
 
-    private func unindexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ record: CatalogEntry,
+    private func unindexTime(_ id: MemoryID, timeMs: Int64, tickerCode: UInt32, _ entry: CatalogEntry,
                              _ writer: borrowing IndexWriter) throws {
-        try writer.transaction.delete(Keys.time(record.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
-        if tickerCode != 0 { try writer.transaction.delete(Keys.time(record.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
+        try writer.transaction.delete(Keys.time(entry.id, ticker: 0, timeMs: timeMs, memory: id), in: databases.time)
+        if tickerCode != 0 { try writer.transaction.delete(Keys.time(entry.id, ticker: tickerCode, timeMs: timeMs, memory: id), in: databases.time) }
     }
 
     /// The ticker's code, creating its layer (a graph) on first use.
-    func ensureTickerLayer(_ ticker: String, in record: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> UInt32 {
-        if let layer = record.tickers[ticker] { return layer.code }
-        let code = (record.tickers.values.map(\.code).max() ?? 0) + 1
-        let graph = try writer.createGraph(in: record.spaceID, parameters: record.configuration.index)
-        record.tickers[ticker] = CatalogEntry.TickerLayer(code: code, graph: graph.rawValue, live: 0)
+    func ensureTickerLayer(_ ticker: String, in entry: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> UInt32 {
+        if let layer = entry.tickers[ticker] { return layer.code }
+        let code = (entry.tickers.values.map(\.code).max() ?? 0) + 1
+        let graph = try writer.createGraph(in: entry.spaceID, parameters: entry.configuration.index)
+        entry.tickers[ticker] = CatalogEntry.TickerLayer(code: code, graph: graph.rawValue, live: 0)
         return code
     }
 
-    func ensureActionCode(_ action: String, in record: inout CatalogEntry) -> UInt32 {
-        if let code = record.actions[action] { return code }
-        let code = max(16, (record.actions.values.max() ?? 0) + 1)
-        record.actions[action] = code
+    func ensureActionCode(_ action: String, in entry: inout CatalogEntry) -> UInt32 {
+        if let code = entry.actions[action] { return code }
+        let code = max(16, (entry.actions.values.max() ?? 0) + 1)
+        entry.actions[action] = code
         return code
     }
 
     // MARK: Delete
 
     /// Deletes one memory (live or pending); returns false when there was none.
-    func deleteMemory(_ id: MemoryID, in record: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> Bool {
-        guard let stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else { return false }
+    func deleteMemory(_ id: MemoryID, in entry: inout CatalogEntry, _ writer: borrowing IndexWriter) throws -> Bool {
+        guard let stored = try storedMemory(id, entry, writer), var row = try attributes(of: id, entry, writer) else { return false }
         switch stored.status {
         case .live:
-            try writer.delete(id.vectorID, from: record.globalGraphID)
-            if let ticker = stored.ticker, let layer = record.tickers[ticker] {
+            try writer.delete(id.vectorID, from: entry.globalGraphID)
+            if let ticker = stored.ticker, let layer = entry.tickers[ticker] {
                 try writer.delete(id.vectorID, from: GraphID(rawValue: layer.graph))
-                record.tickers[ticker]!.live -= 1
+                entry.tickers[ticker]!.live -= 1
             }
-            try unindexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, record, writer)
-            record.live -= 1
+            try unindexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, entry, writer)
+            entry.live -= 1
         case .pending:
-            try writer.transaction.delete(Key(record.id, id.rawValue), in: databases.pending)
-            record.pending -= 1
+            try writer.transaction.delete(Key(entry.id, id.rawValue), in: databases.pending)
+            entry.pending -= 1
         }
-        if let callerID = stored.callerID { try writer.transaction.delete(Keys.callerID(record.id, callerID), in: databases.callerIDs) }
-        try writer.transaction.delete(Keys.record(record.id, id), in: databases.records)
+        if let callerID = stored.callerID { try writer.transaction.delete(Keys.callerID(entry.id, callerID), in: databases.callerIDs) }
+        try writer.transaction.delete(Keys.memory(entry.id, id), in: databases.memories)
         row.flags = MemoryAttributes.deleted
-        try setAttributes(row, of: id, record, writer)
-        try writer.releaseVector(id.vectorID, in: record.spaceID)
+        try setAttributes(row, of: id, entry, writer)
+        try writer.releaseVector(id.vectorID, in: entry.spaceID)
         return true
     }
 
@@ -184,8 +184,8 @@ extension MemoryWriteState {
 
     func resolve(_ id: MemoryID, in name: String, outcome: Double?, reflection: String, knownAt: Date, quality: Double?,
                  _ writer: borrowing IndexWriter) throws -> Memory {
-        var record = try collection(name, writer)
-        guard var stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else {
+        var entry = try collection(name, writer)
+        guard var stored = try storedMemory(id, entry, writer), var row = try attributes(of: id, entry, writer) else {
             throw TradingMemoryError.unknownMemory(id.description)
         }
         guard stored.status == .pending else { throw TradingMemoryError.notPending(id.description) }
@@ -197,30 +197,30 @@ extension MemoryWriteState {
         stored.outcome = outcome ?? stored.outcome
         stored.quality = quality ?? stored.quality
         stored.knownAtMs = knownAtMs
-        record.maxKnownAtMs = max(record.maxKnownAtMs ?? .min, knownAtMs)
-        try putStored(stored, id, record, writer)
+        entry.maxKnownAtMs = max(entry.maxKnownAtMs ?? .min, knownAtMs)
+        try putStored(stored, id, entry, writer)
         row.flags = MemoryAttributes.live
         row.knownAtMs = knownAtMs
         row.outcome = stored.outcome ?? .nan
         row.quality = stored.quality.map(Float.init) ?? .nan
-        try setAttributes(row, of: id, record, writer)
-        try writer.transaction.delete(Key(record.id, id.rawValue), in: databases.pending)
-        try indexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, record, writer)
-        try writer.insert([id.vectorID], into: record.globalGraphID)
-        if let ticker = stored.ticker, let layer = record.tickers[ticker] {
+        try setAttributes(row, of: id, entry, writer)
+        try writer.transaction.delete(Key(entry.id, id.rawValue), in: databases.pending)
+        try indexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, entry, writer)
+        try writer.insert([id.vectorID], into: entry.globalGraphID)
+        if let ticker = stored.ticker, let layer = entry.tickers[ticker] {
             try writer.insert([id.vectorID], into: GraphID(rawValue: layer.graph))
-            record.tickers[ticker]!.live += 1
+            entry.tickers[ticker]!.live += 1
         }
-        record.pending -= 1
-        record.live += 1
-        try enforceCapacity(&record, touchedTickers: Set([stored.ticker].compactMap { $0 }), writer)
-        save(record)
+        entry.pending -= 1
+        entry.live += 1
+        try enforceCapacity(&entry, touchedTickers: Set([stored.ticker].compactMap { $0 }), writer)
+        save(entry)
         return stored.memory(id: id)
     }
 
     func update(_ id: MemoryID, in name: String, _ update: MemoryUpdate, _ writer: borrowing IndexWriter) throws -> Memory {
-        var record = try collection(name, writer)
-        guard var stored = try storedMemory(id, record, writer), var row = try attributes(of: id, record, writer) else {
+        var entry = try collection(name, writer)
+        guard var stored = try storedMemory(id, entry, writer), var row = try attributes(of: id, entry, writer) else {
             throw TradingMemoryError.unknownMemory(id.description)
         }
         if let outcome = update.outcome {
@@ -238,7 +238,7 @@ extension MemoryWriteState {
                 throw TradingMemoryError.invalidArgument("actions are at most \(Self.maxActionBytes) bytes")
             }
             stored.action = action
-            row.actionCode = ensureActionCode(action, in: &record)
+            row.actionCode = ensureActionCode(action, in: &entry)
         }
         if let reflection = update.reflection { stored.reflection = reflection }
         if let metadata = update.metadata {
@@ -246,34 +246,34 @@ extension MemoryWriteState {
             stored.metadata.merge(metadata) { _, new in new }
         }
         for key in update.removeMetadataKeys { stored.metadata[key] = nil }
-        try putStored(stored, id, record, writer)
-        try setAttributes(row, of: id, record, writer)
-        save(record)
+        try putStored(stored, id, entry, writer)
+        try setAttributes(row, of: id, entry, writer)
+        save(entry)
         return stored.memory(id: id)
     }
 
     // MARK: Capacity
 
     /// Evicts memories past the collection's capacity policy.
-    func enforceCapacity(_ record: inout CatalogEntry, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
-        let policy = record.configuration.capacity
-        if let maxAge = policy.maxAgeSeconds, let newest = try timeEntries(record, tickerCode: 0, writer).last {
+    func enforceCapacity(_ entry: inout CatalogEntry, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
+        let policy = entry.configuration.capacity
+        if let maxAge = policy.maxAgeSeconds, let newest = try timeEntries(entry, tickerCode: 0, writer).last {
             let cutoff = newest.timeMs - Int64(maxAge * 1000)
-            for entry in try timeEntries(record, tickerCode: 0, writer) where entry.timeMs < cutoff {
-                _ = try deleteMemory(entry.id, in: &record, writer)
+            for timed in try timeEntries(entry, tickerCode: 0, writer) where timed.timeMs < cutoff {
+                _ = try deleteMemory(timed.id, in: &entry, writer)
             }
         }
         if let maxPerTicker = policy.maxPerTicker {
             for ticker in touchedTickers.sorted() {
-                guard let layer = record.tickers[ticker], layer.live > maxPerTicker else { continue }
-                for victim in try victims(record, tickerCode: layer.code, count: layer.live - maxPerTicker, order: policy.eviction, writer) {
-                    _ = try deleteMemory(victim, in: &record, writer)
+                guard let layer = entry.tickers[ticker], layer.live > maxPerTicker else { continue }
+                for victim in try victims(entry, tickerCode: layer.code, count: layer.live - maxPerTicker, order: policy.eviction, writer) {
+                    _ = try deleteMemory(victim, in: &entry, writer)
                 }
             }
         }
-        if let maxMemories = policy.maxMemories, record.live > maxMemories {
-            for victim in try victims(record, tickerCode: 0, count: record.live - maxMemories, order: policy.eviction, writer) {
-                _ = try deleteMemory(victim, in: &record, writer)
+        if let maxMemories = policy.maxMemories, entry.live > maxMemories {
+            for victim in try victims(entry, tickerCode: 0, count: entry.live - maxMemories, order: policy.eviction, writer) {
+                _ = try deleteMemory(victim, in: &entry, writer)
             }
         }
     }
@@ -284,9 +284,9 @@ extension MemoryWriteState {
     }
 
     /// The live memories of a scope (0: all) in time order.
-    func timeEntries(_ record: CatalogEntry, tickerCode: UInt32, _ writer: borrowing IndexWriter) throws -> [TimeEntry] {
+    func timeEntries(_ entry: CatalogEntry, tickerCode: UInt32, _ writer: borrowing IndexWriter) throws -> [TimeEntry] {
         var entries: [TimeEntry] = []
-        try writer.transaction.forEach(in: databases.time, prefix: Key(record.id, tickerCode)) { key, _ in
+        try writer.transaction.forEach(in: databases.time, prefix: Key(entry.id, tickerCode)) { key, _ in
             var reader = KeyReader(key)
             _ = reader.readUInt32()
             _ = reader.readUInt32()
@@ -298,17 +298,17 @@ extension MemoryWriteState {
         return entries
     }
 
-    private func victims(_ record: CatalogEntry, tickerCode: UInt32, count: Int, order: EvictionOrder,
+    private func victims(_ entry: CatalogEntry, tickerCode: UInt32, count: Int, order: EvictionOrder,
                          _ writer: borrowing IndexWriter) throws -> [MemoryID] {
-        let entries = try timeEntries(record, tickerCode: tickerCode, writer)
+        let timed = try timeEntries(entry, tickerCode: tickerCode, writer)
         switch order {
         case .oldestFirst:
-            return entries.prefix(count).map(\.id)
+            return timed.prefix(count).map(\.id)
         case .lowestScore:
             var scored: [(quality: Float, time: Int64, id: MemoryID)] = []
-            for entry in entries {
-                let quality = try attributes(of: entry.id, record, writer)?.quality ?? .nan
-                scored.append((quality.isNaN ? 0.5 : quality, entry.timeMs, entry.id))
+            for memory in timed {
+                let quality = try attributes(of: memory.id, entry, writer)?.quality ?? .nan
+                scored.append((quality.isNaN ? 0.5 : quality, memory.timeMs, memory.id))
             }
             scored.sort { ($0.quality, $0.time, $0.id.rawValue) < ($1.quality, $1.time, $1.id.rawValue) }
             return scored.prefix(count).map(\.id)

@@ -14,7 +14,7 @@ import VectorIndex
 /// reaches that bound or the layer is exhausted: the decayed top k then equals a brute-force
 /// ranking whenever the index returns the exact cosine neighbours.
 struct RecallEngine {
-    let record: CatalogEntry
+    let entry: CatalogEntry
     let attributes: ChunkStore
     let databases: MemoryDatabases
 
@@ -24,9 +24,9 @@ struct RecallEngine {
     static let exactRankingLimit = 50_000
 
     func recall(_ query: RecallQuery, _ reader: borrowing IndexReader) throws -> [RecallResult] {
-        let configuration = record.configuration
+        let configuration = entry.configuration
         guard query.vector.count == configuration.dimension else {
-            throw TradingMemoryError.dimensionMismatch(collection: record.name, expected: configuration.dimension, actual: query.vector.count)
+            throw TradingMemoryError.dimensionMismatch(collection: entry.name, expected: configuration.dimension, actual: query.vector.count)
         }
         do { try validateVector(query.vector) } catch { throw TradingMemoryError.invalidVector("the query: \(error)") }
         guard (0...Self.maxK).contains(query.k) else { throw TradingMemoryError.invalidArgument("k must be between 0 and \(Self.maxK)") }
@@ -37,7 +37,7 @@ struct RecallEngine {
         let decay = query.decay ?? configuration.decay
         try decay.validate()
 
-        let tickerCode = query.ticker.flatMap { record.tickers[$0]?.code }
+        let tickerCode = query.ticker.flatMap { entry.tickers[$0]?.code }
         switch query.mode {
         case .ticker, .tickerThenGlobal:
             guard query.ticker != nil else { throw TradingMemoryError.invalidArgument("this mode needs a ticker") }
@@ -48,19 +48,19 @@ struct RecallEngine {
         }
         var wanted = query.k
         if case .tickerThenGlobal(let kTicker, let kGlobal) = query.mode { wanted = kTicker + kGlobal }
-        guard wanted > 0, let conditions = AttributeConditions(query: query, record: record) else { return [] }
+        guard wanted > 0, let conditions = AttributeConditions(query: query, entry: entry) else { return [] }
         let context = RankingContext(query: query, decay: decay, nowMs: (query.asOf ?? Date()).milliseconds,
                                      ef: query.ef ?? configuration.searchEf, conditions: conditions)
 
         switch query.mode {
         case .global:
-            return try rank(layer: .global, graph: record.globalGraphID, k: query.k, context: context, boostedTicker: nil, boost: 1,
+            return try rank(layer: .global, graph: entry.globalGraphID, k: query.k, context: context, boostedTicker: nil, boost: 1,
                             excluding: [], reader)
         case .merged(let boost):
-            return try rank(layer: .global, graph: record.globalGraphID, k: query.k, context: context, boostedTicker: tickerCode,
+            return try rank(layer: .global, graph: entry.globalGraphID, k: query.k, context: context, boostedTicker: tickerCode,
                             boost: boost, excluding: [], reader)
         case .ticker:
-            guard let ticker = query.ticker, let layer = record.tickers[ticker] else { return [] }
+            guard let ticker = query.ticker, let layer = entry.tickers[ticker] else { return [] }
             return try rank(layer: .ticker, graph: GraphID(rawValue: layer.graph), k: query.k, context: context, boostedTicker: nil,
                             boost: 1, excluding: [], reader)
         case .tickerThenGlobal(let kTicker, let kGlobal):
@@ -68,13 +68,13 @@ struct RecallEngine {
                 throw TradingMemoryError.invalidArgument("kTicker and kGlobal must be between 0 and \(Self.maxK)")
             }
             var results: [RecallResult] = []
-            if let ticker = query.ticker, let layer = record.tickers[ticker], kTicker > 0 {
+            if let ticker = query.ticker, let layer = entry.tickers[ticker], kTicker > 0 {
                 results = try rank(layer: .ticker, graph: GraphID(rawValue: layer.graph), k: kTicker, context: context,
                                    boostedTicker: nil, boost: 1, excluding: [], reader)
             }
             if kGlobal > 0 {
                 let seen = Set(results.map(\.memory.id.rawValue))
-                results += try rank(layer: .global, graph: record.globalGraphID, k: kGlobal, context: context, boostedTicker: nil,
+                results += try rank(layer: .global, graph: entry.globalGraphID, k: kGlobal, context: context, boostedTicker: nil,
                                     boost: 1, excluding: seen, reader)
             }
             return results
@@ -111,7 +111,7 @@ struct RecallEngine {
         let tickerCode = layer == .ticker ? self.tickerCode(of: graph) : nil
         var conditions = context.conditions
         let eligible = conditions.isOnlyLiveness ? info.live
-            : conditions.countEligible(in: attributes, spaceCount: try reader.space(record.spaceID).count, tickerCode: tickerCode)
+            : conditions.countEligible(in: attributes, spaceCount: try reader.space(entry.spaceID).count, tickerCode: tickerCode)
         conditions.excluded = excluding
         guard eligible > 0 else { return [] }
         let filter = AttributeFilter(attributes: attributes, conditions: conditions,
@@ -186,14 +186,14 @@ struct RecallEngine {
 
     private func passesMetadata(_ id: UInt32, _ conditions: [MetadataCondition], _ reader: borrowing IndexReader) throws -> Bool {
         guard !conditions.isEmpty else { return true }
-        guard let memory = try MemoryLookup.memory(MemoryID(rawValue: id), collection: record.id, databases: databases,
+        guard let memory = try MemoryLookup.memory(MemoryID(rawValue: id), collection: entry.id, databases: databases,
                                                    reader.transaction) else { return false }
         return conditions.allSatisfy { $0.matches(memory.metadata[$0.key]) }
     }
 
     private func results(_ top: [Scored], layer: Layer, _ reader: borrowing IndexReader) throws -> [RecallResult] {
         try top.map { scored in
-            guard let memory = try MemoryLookup.memory(MemoryID(rawValue: scored.id), collection: record.id, databases: databases,
+            guard let memory = try MemoryLookup.memory(MemoryID(rawValue: scored.id), collection: entry.id, databases: databases,
                                                        reader.transaction) else {
                 throw TradingMemoryError.storage("memory \(scored.id) is in the index but has no record")
             }
@@ -214,7 +214,7 @@ struct RecallEngine {
     }
 
     private func tickerCode(of graph: GraphID) -> UInt32? {
-        record.tickers.values.first { $0.graph == graph.rawValue }?.code
+        entry.tickers.values.first { $0.graph == graph.rawValue }?.code
     }
 }
 
@@ -230,18 +230,18 @@ struct AttributeConditions {
     var excluded: Set<UInt32> = []
 
     /// Nil when the conditions can match nothing (an unknown ticker or action).
-    init?(query: RecallQuery, record: CatalogEntry) {
+    init?(query: RecallQuery, entry: CatalogEntry) {
         asOfMs = query.asOf?.milliseconds
         // As of a time after every memory became known, nothing is hidden: no condition to check.
-        if let asOf = asOfMs, let latest = record.maxKnownAtMs, asOf >= latest { asOfMs = nil }
+        if let asOf = asOfMs, let latest = entry.maxKnownAtMs, asOf >= latest { asOfMs = nil }
         if let filter = query.filter {
             if let tickers = filter.tickers {
-                let codes = Set(tickers.compactMap { record.tickers[$0]?.code })
+                let codes = Set(tickers.compactMap { entry.tickers[$0]?.code })
                 if codes.isEmpty { return nil }
                 tickerCodes = codes
             }
             if let actions = filter.actions {
-                let codes = Set(actions.compactMap { record.actions[$0] })
+                let codes = Set(actions.compactMap { entry.actions[$0] })
                 if codes.isEmpty { return nil }
                 actionCodes = codes
             }

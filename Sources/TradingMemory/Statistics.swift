@@ -3,15 +3,15 @@ import LMDB
 import VectorIndex
 
 /// What `hindsight stats` reports: the whole database, each named database, each collection and layer.
-public struct DatabaseStatistics: Codable, Sendable {
-    public struct Storage: Codable, Sendable {
+public struct DatabaseStatistics: Sendable {
+    public struct Storage: Sendable {
         public var name: String
         public var entries: Int
         public var bytes: Int
-        public var overflow_pages: Int
+        public var overflowPages: Int
     }
 
-    public struct LayerStatistics: Codable, Sendable {
+    public struct LayerStatistics: Sendable {
         /// `global`, or the ticker.
         public var layer: String
         public var graph: UInt32
@@ -21,35 +21,35 @@ public struct DatabaseStatistics: Codable, Sendable {
         /// Layers of the HNSW graph (top level + 1).
         public var levels: Int
         /// The entry point's memory id.
-        public var entry_point: UInt32?
+        public var entryPoint: UInt32?
         public var m: Int
-        public var ef_construction: Int
+        public var efConstruction: Int
     }
 
-    public struct CollectionStatistics: Codable, Sendable {
+    public struct CollectionStatistics: Sendable {
         public var name: String
         public var dimension: Int
-        public var embedding_model: String?
+        public var embeddingModel: String?
         public var memories: Int
         public var pending: Int
         /// Vectors ever stored (memory ids handed out).
-        public var vectors_allocated: Int
-        public var vectors_live: Int
+        public var vectorsAllocated: Int
+        public var vectorsLive: Int
         public var layers: [LayerStatistics]
     }
 
     public var path: String
-    public var format_version: UInt32
+    public var formatVersion: UInt32
     /// Size of the data file.
-    public var file_bytes: Int
-    public var map_size_bytes: Int
+    public var fileBytes: Int
+    public var mapSizeBytes: Int
     /// Pages in use up to the last one written (the rest of the map is unused).
-    public var map_used_bytes: Int
-    public var page_size: Int
-    public var last_transaction: Int
+    public var mapUsedBytes: Int
+    public var pageSize: Int
+    public var lastTransaction: Int
     public var readers: Int
     /// File bytes per live memory, over every collection.
-    public var bytes_per_memory: Double?
+    public var bytesPerMemory: Double?
     public var databases: [Storage]
     public var collections: [CollectionStatistics]
 }
@@ -57,8 +57,8 @@ public struct DatabaseStatistics: Codable, Sendable {
 extension TradingMemoryStore {
     static func layerStatistics(_ name: String, _ graph: GraphInfo) -> DatabaseStatistics.LayerStatistics {
         .init(layer: name, graph: graph.id.rawValue, nodes: graph.nodeCount, live: graph.live, tombstones: graph.tombstones,
-              levels: graph.maxLevel + 1, entry_point: graph.entryPoint?.rawValue, m: graph.parameters.m,
-              ef_construction: graph.parameters.efConstruction)
+              levels: graph.maxLevel + 1, entryPoint: graph.entryPoint?.rawValue, m: graph.parameters.m,
+              efConstruction: graph.parameters.efConstruction)
     }
 
     /// Facts about the database, its collections and their layers, from one snapshot.
@@ -73,26 +73,26 @@ extension TradingMemoryStore {
             var storages: [DatabaseStatistics.Storage] = []
             for (name, handle) in zip(names, handles) {
                 let pages = try reader.transaction.pageCounts(of: handle)
-                storages.append(.init(name: name, entries: pages.entries, bytes: pages.bytes, overflow_pages: pages.overflow))
+                storages.append(.init(name: name, entries: pages.entries, bytes: pages.bytes, overflowPages: pages.overflow))
             }
             var collections: [DatabaseStatistics.CollectionStatistics] = []
             var liveMemories = 0
-            for record in try snapshot.allCollections(reader).sorted(by: { $0.name < $1.name }) {
-                var layers = [Self.layerStatistics("global", try reader.graph(record.globalGraphID))]
-                for (ticker, tickerLayer) in record.tickers.sorted(by: { $0.key < $1.key }) {
+            for entry in try snapshot.allCollections(reader).sorted(by: { $0.name < $1.name }) {
+                var layers = [Self.layerStatistics("global", try reader.graph(entry.globalGraphID))]
+                for (ticker, tickerLayer) in entry.tickers.sorted(by: { $0.key < $1.key }) {
                     layers.append(Self.layerStatistics(ticker, try reader.graph(GraphID(rawValue: tickerLayer.graph))))
                 }
-                let space = try reader.space(record.spaceID)
-                liveMemories += record.live
-                collections.append(.init(name: record.name, dimension: record.configuration.dimension,
-                                         embedding_model: record.configuration.embeddingModel, memories: record.live,
-                                         pending: record.pending, vectors_allocated: space.count, vectors_live: space.live,
+                let space = try reader.space(entry.spaceID)
+                liveMemories += entry.live
+                collections.append(.init(name: entry.name, dimension: entry.configuration.dimension,
+                                         embeddingModel: entry.configuration.embeddingModel, memories: entry.live,
+                                         pending: entry.pending, vectorsAllocated: space.count, vectorsLive: space.live,
                                          layers: layers))
             }
-            return DatabaseStatistics(path: environment.path, format_version: version, file_bytes: fileBytes,
-                                      map_size_bytes: info.mapSizeBytes, map_used_bytes: info.usedBytes, page_size: info.pageSizeBytes,
-                                      last_transaction: info.lastTransactionID, readers: info.readers,
-                                      bytes_per_memory: liveMemories > 0 ? Double(fileBytes) / Double(liveMemories) : nil,
+            return DatabaseStatistics(path: environment.path, formatVersion: version, fileBytes: fileBytes,
+                                      mapSizeBytes: info.mapSizeBytes, mapUsedBytes: info.usedBytes, pageSize: info.pageSizeBytes,
+                                      lastTransaction: info.lastTransactionID, readers: info.readers,
+                                      bytesPerMemory: liveMemories > 0 ? Double(fileBytes) / Double(liveMemories) : nil,
                                       databases: storages, collections: collections)
         }
     }

@@ -9,8 +9,8 @@ import VectorIndex
 struct MemoryDatabases: Sendable {
     /// `collections`: name → JSON ``CatalogEntry``.
     let collections: Database
-    /// `records`: (collection u32, memory u32) → JSON ``StoredMemory``.
-    let records: Database
+    /// `records` (its name on disk): (collection u32, memory u32) → JSON ``StoredMemory``.
+    let memories: Database
     /// `attributes`: (collection u32, chunk u32) → chunk of ``MemoryAttributes`` rows.
     let attributes: Database
     /// `memory-time`: (collection u32, ticker code u32 (0: every memory), time i64, memory u32) → empty,
@@ -24,7 +24,7 @@ struct MemoryDatabases: Sendable {
     init(environment: Environment, create: Bool) throws {
         func open(_ name: String) throws -> Database { try environment.openDatabase(named: name, create: create) }
         collections = try open("collections")
-        records = try open("records")
+        memories = try open("records")
         attributes = try open("attributes")
         time = try open("memory-time")
         callerIDs = try open("caller-ids")
@@ -69,7 +69,7 @@ struct CatalogEntry: Codable, Hashable, Sendable {
     static let standardActions: [String: UInt32] = ["BUY": 1, "SELL": 2, "HOLD": 3]
 }
 
-/// A memory as stored in `records` (times in milliseconds since 1970).
+/// A memory as stored in the `records` database (times in milliseconds since 1970).
 struct StoredMemory: Codable, Hashable {
     var callerID: String?
     var ticker: String?
@@ -152,7 +152,7 @@ struct MemoryAttributes: Hashable {
 }
 
 enum Keys {
-    static func record(_ collection: UInt32, _ memory: MemoryID) -> Key { Key(collection, memory.rawValue) }
+    static func memory(_ collection: UInt32, _ memory: MemoryID) -> Key { Key(collection, memory.rawValue) }
 
     static func time(_ collection: UInt32, ticker: UInt32, timeMs: Int64, memory: MemoryID) -> Key {
         var key = Key(collection, ticker)
@@ -169,7 +169,7 @@ enum Keys {
     static let maxCallerIDBytes = 400
 }
 
-/// JSON coding of catalog entries and records, shared by every path.
+/// JSON coding of catalog entries and stored memories, shared by every path.
 enum Coding {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

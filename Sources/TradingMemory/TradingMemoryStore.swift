@@ -160,25 +160,25 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// The memory `id`, or nil.
     public func memory(_ id: MemoryID, in collection: String) throws -> Memory? {
         try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
-            return try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction)
+            let entry = try snapshot.collection(collection, reader)
+            return try MemoryLookup.memory(id, collection: entry.id, databases: databases, reader.transaction)
         }
     }
 
     /// The memory whose caller id is `callerID`, or nil.
     public func memory(callerID: String, in collection: String) throws -> Memory? {
         try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
-            guard let id = try MemoryLookup.id(callerID: callerID, collection: record.id, databases: databases, reader.transaction) else { return nil }
-            return try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction)
+            let entry = try snapshot.collection(collection, reader)
+            guard let id = try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, reader.transaction) else { return nil }
+            return try MemoryLookup.memory(id, collection: entry.id, databases: databases, reader.transaction)
         }
     }
 
     /// The engine id of the memory with caller id `callerID`, or nil.
     public func memoryID(callerID: String, in collection: String) throws -> MemoryID? {
         try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
-            return try MemoryLookup.id(callerID: callerID, collection: record.id, databases: databases, reader.transaction)
+            let entry = try snapshot.collection(collection, reader)
+            return try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, reader.transaction)
         }
     }
 
@@ -192,10 +192,10 @@ public final class TradingMemoryStore: @unchecked Sendable {
     @discardableResult
     public func delete(_ ids: [MemoryID], from collection: String) throws -> Int {
         try write { writer, state in
-            var record = try state.collection(collection, writer)
+            var entry = try state.collection(collection, writer)
             var deleted = 0
-            for id in Set(ids).sorted() where try state.deleteMemory(id, in: &record, writer) { deleted += 1 }
-            state.save(record)
+            for id in Set(ids).sorted() where try state.deleteMemory(id, in: &entry, writer) { deleted += 1 }
+            state.save(entry)
             return deleted
         }
     }
@@ -204,10 +204,10 @@ public final class TradingMemoryStore: @unchecked Sendable {
     @discardableResult
     public func delete(matching filter: MemoryFilter, from collection: String) throws -> Int {
         try write { writer, state in
-            var record = try state.collection(collection, writer)
-            let victims = try state.memories(of: record, writer).filter { filter.matches($0) }.map(\.id)
-            for id in victims { _ = try state.deleteMemory(id, in: &record, writer) }
-            state.save(record)
+            var entry = try state.collection(collection, writer)
+            let victims = try state.memories(of: entry, writer).filter { filter.matches($0) }.map(\.id)
+            for id in victims { _ = try state.deleteMemory(id, in: &entry, writer) }
+            state.save(entry)
             return victims.count
         }
     }
@@ -215,8 +215,8 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// Every memory of the collection (live and pending), in id order.
     public func memories(in collection: String) throws -> [Memory] {
         try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
-            return try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction)
+            let entry = try snapshot.collection(collection, reader)
+            return try MemoryLookup.all(collection: entry.id, databases: databases, reader.transaction)
         }
     }
 
@@ -226,19 +226,19 @@ public final class TradingMemoryStore: @unchecked Sendable {
                                asOf: Date? = nil) throws -> [Memory] {
         guard limit > 0 else { return [] }
         return try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
+            let entry = try snapshot.collection(collection, reader)
             var code: UInt32 = 0
             if let ticker {
-                guard let layer = record.tickers[ticker] else { return [] }
+                guard let layer = entry.tickers[ticker] else { return [] }
                 code = layer.code
             }
             var ids: [MemoryID] = []
             try reader.transaction.withCursor(on: databases.time) { cursor in
-                var more = try cursor.seek(atLeast: Key(record.id, code + 1)) ? try cursor.previous() : try cursor.last()
+                var more = try cursor.seek(atLeast: Key(entry.id, code + 1)) ? try cursor.previous() : try cursor.last()
                 while more {
                     let id: MemoryID? = cursor.withCurrent { key, _ in
                         var keyReader = KeyReader(key)
-                        guard keyReader.readUInt32() == record.id, keyReader.readUInt32() == code else { return nil }
+                        guard keyReader.readUInt32() == entry.id, keyReader.readUInt32() == code else { return nil }
                         _ = keyReader.readOrderedSigned()
                         return keyReader.readUInt32().map(MemoryID.init(rawValue:))
                     }
@@ -249,7 +249,7 @@ public final class TradingMemoryStore: @unchecked Sendable {
             }
             var memories: [Memory] = []
             for id in ids {
-                guard let memory = try MemoryLookup.memory(id, collection: record.id, databases: databases, reader.transaction) else { continue }
+                guard let memory = try MemoryLookup.memory(id, collection: entry.id, databases: databases, reader.transaction) else { continue }
                 if let asOf, memory.knownAt > asOf { continue }
                 if let excludingTicker, memory.ticker == excludingTicker { continue }
                 memories.append(memory)
@@ -263,10 +263,10 @@ public final class TradingMemoryStore: @unchecked Sendable {
     @discardableResult
     public func removeAllMemories(from collection: String) throws -> Int {
         try write { writer, state in
-            var record = try state.collection(collection, writer)
-            let ids = try state.memories(of: record, writer).map(\.id)
-            for id in ids { _ = try state.deleteMemory(id, in: &record, writer) }
-            state.save(record)
+            var entry = try state.collection(collection, writer)
+            let ids = try state.memories(of: entry, writer).map(\.id)
+            for id in ids { _ = try state.deleteMemory(id, in: &entry, writer) }
+            state.save(entry)
             return ids.count
         }
     }
@@ -293,15 +293,15 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// The collection's pending decisions, oldest first.
     public func pendingDecisions(in collection: String) throws -> [Memory] {
         try read { reader, snapshot in
-            let record = try snapshot.collection(collection, reader)
+            let entry = try snapshot.collection(collection, reader)
             var ids: [MemoryID] = []
-            try reader.transaction.forEach(in: databases.pending, prefix: Key(record.id)) { key, _ in
+            try reader.transaction.forEach(in: databases.pending, prefix: Key(entry.id)) { key, _ in
                 var keyReader = KeyReader(key)
                 _ = keyReader.readUInt32()
                 if let id = keyReader.readUInt32() { ids.append(MemoryID(rawValue: id)) }
                 return true
             }
-            return try ids.compactMap { try MemoryLookup.memory($0, collection: record.id, databases: databases, reader.transaction) }
+            return try ids.compactMap { try MemoryLookup.memory($0, collection: entry.id, databases: databases, reader.transaction) }
                 .sorted { ($0.time, $0.id) < ($1.time, $1.id) }
         }
     }
@@ -317,9 +317,9 @@ public final class TradingMemoryStore: @unchecked Sendable {
     public func recall(_ queries: [RecallQuery], in collection: String) throws -> [[RecallResult]] {
         do {
             return try read { reader, snapshot in
-                let record = try snapshot.collection(collection, reader)
-                let attributes = try snapshot.attributes(record, reader)
-                let engine = RecallEngine(record: record, attributes: attributes, databases: databases)
+                let entry = try snapshot.collection(collection, reader)
+                let attributes = try snapshot.attributes(entry, reader)
+                let engine = RecallEngine(entry: entry, attributes: attributes, databases: databases)
                 return try queries.map { try engine.recall($0, reader) }
             }
         } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
@@ -348,11 +348,11 @@ public struct MemoryUpdate: Sendable, Hashable {
     }
 }
 
-/// Reads of records and ids shared by the read and write paths.
+/// Reads of stored memories and caller ids shared by the read and write paths.
 enum MemoryLookup {
     static func memory<Mode>(_ id: MemoryID, collection: UInt32, databases: MemoryDatabases,
                              _ txn: borrowing Transaction<Mode>) throws -> Memory? {
-        try txn.withValue(for: Keys.record(collection, id), in: databases.records) { bytes in
+        try txn.withValue(for: Keys.memory(collection, id), in: databases.memories) { bytes in
             try bytes.map { try Coding.decodeMemory(from: $0, what: "memory \(id)").memory(id: id) }
         }
     }
@@ -366,7 +366,7 @@ enum MemoryLookup {
     static func all<Mode>(collection: UInt32, databases: MemoryDatabases, _ txn: borrowing Transaction<Mode>) throws -> [Memory] {
         var memories: [Memory] = []
         var failure: (any Error)?
-        try txn.forEach(in: databases.records, prefix: Key(collection)) { key, value in
+        try txn.forEach(in: databases.memories, prefix: Key(collection)) { key, value in
             var reader = KeyReader(key)
             _ = reader.readUInt32()
             guard let raw = reader.readUInt32() else { return true }

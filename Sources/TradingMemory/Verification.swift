@@ -3,7 +3,7 @@ import LMDB
 import VectorIndex
 
 /// One problem `verify` found.
-public struct VerificationFinding: Codable, Hashable, Sendable, CustomStringConvertible {
+public struct VerificationFinding: Hashable, Sendable, CustomStringConvertible {
     /// The collection, or nil for the database as a whole.
     public var collection: String?
     /// What was checked: `vector`, `attributes`, `graph`, `layer`, `time-index`, `caller-id`, `pending`, `counts`, `orphan`.
@@ -14,7 +14,7 @@ public struct VerificationFinding: Codable, Hashable, Sendable, CustomStringConv
 }
 
 /// What `verify` checked and found.
-public struct VerificationReport: Codable, Sendable {
+public struct VerificationReport: Sendable {
     public var clean: Bool { findings.isEmpty }
     public var collections: Int
     public var memories: Int
@@ -24,11 +24,11 @@ public struct VerificationReport: Codable, Sendable {
 
 extension TradingMemoryStore {
     /// Checks the whole database in one read snapshot (it runs beside a serving process and changes
-    /// nothing): every live record has a unit vector of the collection's dimension; every graph
+    /// nothing): every live memory has a unit vector of the collection's dimension; every graph
     /// satisfies its invariants (links to existing nodes of the same graph, every live node reachable
     /// from the entry point); layers hold exactly the right memories (the global layer every live
     /// memory, a ticker layer exactly that ticker's); the time index, the caller ids and the pending
-    /// index agree with the records; counts agree; no graph or space belongs to no collection.
+    /// index agree with the stored memories; counts agree; no graph or space belongs to no collection.
     /// `progress` hears the memories checked so far.
     public func verify(limit: Int = 1_000, progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
         try read { reader, snapshot in
@@ -38,27 +38,27 @@ extension TradingMemoryStore {
             for damage in try ChunkHeader.damagedChunks(in: databases.attributes, name: "attribute", reader.transaction, limit: limit) {
                 report(nil, "checksum", damage)
             }
-            let records = try snapshot.allCollections(reader)
-            let total = records.reduce(0) { $0 + $1.live + $1.pending }
+            let entries = try snapshot.allCollections(reader)
+            let total = entries.reduce(0) { $0 + $1.live + $1.pending }
             var checked = 0
             var graphsChecked = 0
             var ownedGraphs = Set<UInt32>(), ownedSpaces = Set<UInt32>()
-            for record in records.sorted(by: { $0.name < $1.name }) {
-                let name = record.name
-                ownedSpaces.insert(record.space)
-                ownedGraphs.insert(record.globalGraph)
-                for layer in record.tickers.values { ownedGraphs.insert(layer.graph) }
+            for entry in entries.sorted(by: { $0.name < $1.name }) {
+                let name = entry.name
+                ownedSpaces.insert(entry.space)
+                ownedGraphs.insert(entry.globalGraph)
+                for layer in entry.tickers.values { ownedGraphs.insert(layer.graph) }
                 let space: SpaceInfo
-                do { space = try reader.space(record.spaceID) } catch {
+                do { space = try reader.space(entry.spaceID) } catch {
                     report(name, "vector", "the collection's vector space is missing")
                     continue
                 }
-                if space.dimension != record.configuration.dimension {
-                    report(name, "vector", "the space holds \(space.dimension)-d vectors, the collection says \(record.configuration.dimension)")
+                if space.dimension != entry.configuration.dimension {
+                    report(name, "vector", "the space holds \(space.dimension)-d vectors, the collection says \(entry.configuration.dimension)")
                 }
-                let attributes = try snapshot.attributes(record, reader)
+                let attributes = try snapshot.attributes(entry, reader)
                 let memories: [Memory]
-                do { memories = try MemoryLookup.all(collection: record.id, databases: databases, reader.transaction) } catch {
+                do { memories = try MemoryLookup.all(collection: entry.id, databases: databases, reader.transaction) } catch {
                     report(name, "record", "\(error)")
                     continue
                 }
@@ -80,15 +80,15 @@ extension TradingMemoryStore {
                         let expected = memory.status == .live ? MemoryAttributes.live : MemoryAttributes.pending
                         if row.flags != expected { report(name, "attributes", "memory \(id) is \(memory.status.rawValue) but its row says flags \(row.flags)") }
                         if row.timeMs != memory.time.milliseconds || row.knownAtMs != memory.knownAt.milliseconds {
-                            report(name, "attributes", "memory \(id): the row's times differ from the record's")
+                            report(name, "attributes", "memory \(id): the row's times differ from the stored memory's")
                         }
-                        let code = memory.ticker.flatMap { record.tickers[$0]?.code } ?? 0
-                        if row.tickerCode != code { report(name, "attributes", "memory \(id): the row's ticker differs from the record's") }
+                        let code = memory.ticker.flatMap { entry.tickers[$0]?.code } ?? 0
+                        if row.tickerCode != code { report(name, "attributes", "memory \(id): the row's ticker differs from the stored memory's") }
                     } else {
                         report(name, "attributes", "memory \(id) has no attribute row")
                     }
-                    if let vector = try reader.vector(memory.id.vectorID, in: record.spaceID) {
-                        if vector.count != record.configuration.dimension {
+                    if let vector = try reader.vector(memory.id.vectorID, in: entry.spaceID) {
+                        if vector.count != entry.configuration.dimension {
                             report(name, "vector", "memory \(id) has a \(vector.count)-d vector")
                         }
                         let norm = vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -97,29 +97,29 @@ extension TradingMemoryStore {
                         report(name, "vector", "memory \(id) has no vector")
                     }
                     if let callerID = memory.callerID {
-                        let mapped = try MemoryLookup.id(callerID: callerID, collection: record.id, databases: databases, reader.transaction)
+                        let mapped = try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, reader.transaction)
                         if mapped != memory.id { report(name, "caller-id", "memory \(id)'s caller id maps to \(mapped.map(\.description) ?? "nothing")") }
                     }
                 }
                 // Counts.
-                if record.live != live.count { report(name, "counts", "the catalog counts \(record.live) live memories, the records \(live.count)") }
-                if record.pending != pending.count { report(name, "counts", "the catalog counts \(record.pending) pending, the records \(pending.count)") }
+                if entry.live != live.count { report(name, "counts", "the catalog counts \(entry.live) live memories, the stored memories \(live.count)") }
+                if entry.pending != pending.count { report(name, "counts", "the catalog counts \(entry.pending) pending, the stored memories \(pending.count)") }
                 // Layers.
                 graphsChecked += 1
-                findings.checkLayer(name, "global layer", violations: try reader.invariantViolations(of: record.globalGraphID),
-                                    members: Set(try reader.liveVectors(of: record.globalGraphID).map(\.rawValue)), expected: live)
-                for (ticker, layer) in record.tickers.sorted(by: { $0.key < $1.key }) {
+                findings.checkLayer(name, "global layer", violations: try reader.invariantViolations(of: entry.globalGraphID),
+                                    members: Set(try reader.liveVectors(of: entry.globalGraphID).map(\.rawValue)), expected: live)
+                for (ticker, layer) in entry.tickers.sorted(by: { $0.key < $1.key }) {
                     let expected = liveByTicker[ticker] ?? []
                     let graph = GraphID(rawValue: layer.graph)
                     graphsChecked += 1
                     findings.checkLayer(name, "layer \(ticker)", violations: try reader.invariantViolations(of: graph),
                                         members: Set(try reader.liveVectors(of: graph).map(\.rawValue)), expected: expected)
-                    if layer.live != expected.count { report(name, "counts", "layer \(ticker) counts \(layer.live), the records \(expected.count)") }
+                    if layer.live != expected.count { report(name, "counts", "layer \(ticker) counts \(layer.live), the stored memories \(expected.count)") }
                 }
                 // Time index: (collection, ticker code or 0, time, id) for each live memory.
                 var timeEntries = 0
-                let tickerOfCode = Dictionary(record.tickers.map { ($0.value.code, $0.key) }, uniquingKeysWith: { first, _ in first })
-                try reader.transaction.forEach(in: databases.time, prefix: Key(record.id)) { key, _ in
+                let tickerOfCode = Dictionary(entry.tickers.map { ($0.value.code, $0.key) }, uniquingKeysWith: { first, _ in first })
+                try reader.transaction.forEach(in: databases.time, prefix: Key(entry.id)) { key, _ in
                     var keyReader = KeyReader(key)
                     _ = keyReader.readUInt32()
                     guard let code = keyReader.readUInt32(), let time = keyReader.readOrderedSigned(), let id = keyReader.readUInt32() else {
@@ -140,15 +140,15 @@ extension TradingMemoryStore {
                 if timeEntries != expectedEntries { report(name, "time-index", "\(timeEntries) entries for \(expectedEntries) expected") }
                 // Pending index.
                 var pendingEntries = Set<UInt32>()
-                try reader.transaction.forEach(in: databases.pending, prefix: Key(record.id)) { key, _ in
+                try reader.transaction.forEach(in: databases.pending, prefix: Key(entry.id)) { key, _ in
                     var keyReader = KeyReader(key)
                     _ = keyReader.readUInt32()
                     if let id = keyReader.readUInt32() { pendingEntries.insert(id) }
                     return true
                 }
-                if pendingEntries != pending { report(name, "pending", "the pending index lists \(pendingEntries.count), the records \(pending.count)") }
-                // Caller ids: every entry names a record with that id.
-                try reader.transaction.forEach(in: databases.callerIDs, prefix: Key(record.id)) { key, value in
+                if pendingEntries != pending { report(name, "pending", "the pending index lists \(pendingEntries.count), the stored memories \(pending.count)") }
+                // Caller ids: every entry names a entry with that id.
+                try reader.transaction.forEach(in: databases.callerIDs, prefix: Key(entry.id)) { key, value in
                     let callerID = String(decoding: UnsafeRawBufferPointer(rebasing: key[4...]), as: UTF8.self)
                     guard let id = try? ReadTransaction.decodeInteger(UInt32.self, from: value) else {
                         report(name, "caller-id", "'\(callerID)' has a value of \(value.count) bytes, not a memory id")
@@ -167,7 +167,7 @@ extension TradingMemoryStore {
                 report(nil, "orphan", "\(space) belongs to no collection")
             }
             progress?(checked, total)
-            return VerificationReport(collections: records.count, memories: checked, graphs: graphsChecked, findings: findings.findings)
+            return VerificationReport(collections: entries.count, memories: checked, graphs: graphsChecked, findings: findings.findings)
         }
     }
 }

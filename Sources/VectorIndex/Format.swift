@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// The on-disk format of the index (see docs/on-disk-format.md).
@@ -128,7 +129,7 @@ public struct GraphParameters: Hashable, Sendable, Codable {
     /// Links per node on level 0 (`M0 = 2M`).
     public var m0: Int { 2 * m }
     /// The level multiplier `mL = 1 / ln M`.
-    public var levelMultiplier: Double { 1 / Double.log(Double(m)) }
+    public var levelMultiplier: Double { 1 / Foundation.log(Double(m)) }
 
     func validate() throws {
         guard (2...200).contains(m) else { throw IndexError.invalidParameter("m must be between 2 and 200, got \(m)") }
@@ -138,11 +139,6 @@ public struct GraphParameters: Hashable, Sendable, Codable {
     }
 }
 
-extension Double {
-    static func log(_ x: Double) -> Double { _naturalLog(x) }
-}
-
-@_silgen_name("log") private func _naturalLog(_ x: Double) -> Double
 
 /// A graph's header, in the `graphs` database.
 struct GraphHeader: Equatable, Sendable {

@@ -1,16 +1,15 @@
+import Foundation
 import Dispatch
 
 /// Building the graph: insertion with hnswlib's neighbour-selection heuristic, and tombstones.
 extension HNSWGraph {
     /// Draws a level from the graph's seeded generator: floor(-ln(U) * mL), U uniform in (0, 1].
     func drawLevel() -> Int {
-        header.randomState &+= 0x9E37_79B9_7F4A_7C15
-        var z = header.randomState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        var generator = SplitMix64(seed: header.randomState)
+        let z = generator.next()
+        header.randomState = generator.state
         let uniform = 1 - Double(z >> 11) * 0x1p-53  // (0, 1]
-        return min(Int(-Double.log(uniform) * header.parameters.levelMultiplier), 30)
+        return min(Int(-Foundation.log(uniform) * header.parameters.levelMultiplier), 30)
     }
 
     /// hnswlib's `getNeighborsByHeuristic2`: walking `candidates` nearest first, keeps a candidate
@@ -245,18 +244,22 @@ extension HNSWGraph {
 
 extension HNSWGraph {
     /// The live nodes that a walk of level 0 from the entry point cannot reach, and the number of
-    /// links from reachable nodes into each node.
+    /// links from reachable nodes into each node. The one reachability search (insert repair,
+    /// compaction and verify use it); links past the node count or the slot's capacity are ignored,
+    /// so a damaged graph is reported, not followed.
     func reachability() -> (unreachable: [UInt32], inDegree: [UInt16]) {
         let nodeCount = header.nodeCount
-        guard nodeCount > 0, header.entryPoint != IndexFormat.noNode else { return ([], []) }
+        guard nodeCount > 0, header.entryPoint < nodeCount else { return ([], []) }
+        let m0 = header.parameters.m0
         var seen = [Bool](repeating: false, count: nodeCount)
         var inDegree = [UInt16](repeating: 0, count: nodeCount)
         var stack = [header.entryPoint]
         seen[Int(header.entryPoint)] = true
         while let node = stack.popLast() {
             let slot = slots.existingElement(node)
-            for index in 0..<LinkSlot.count(slot) {
+            for index in 0..<min(LinkSlot.count(slot), m0) {
                 let target = LinkSlot.link(slot, index)
+                guard target < nodeCount else { continue }
                 inDegree[Int(target)] &+= 1
                 if !seen[Int(target)] {
                     seen[Int(target)] = true

@@ -68,22 +68,7 @@ extension HNSWGraph {
         if levels[Int(header.entryPoint)] < header.maxLevel {
             report("the entry point's level \(levels[Int(header.entryPoint)]) is below the graph's top level \(header.maxLevel)")
         }
-        // Reachability on level 0.
-        var seen = [Bool](repeating: false, count: Int(nodeCount))
-        var stack = [header.entryPoint]
-        seen[Int(header.entryPoint)] = true
-        while let node = stack.popLast() {
-            let slot = slots.existingElement(node)
-            for index in 0..<min(LinkSlot.count(slot), m0) {
-                let target = LinkSlot.link(slot, index)
-                if target < nodeCount && !seen[Int(target)] {
-                    seen[Int(target)] = true
-                    stack.append(target)
-                }
-            }
-        }
-        var unreachable = 0
-        for node in 0..<nodeCount where !seen[Int(node)] && !isDeleted(node) { unreachable += 1 }
+        let unreachable = reachability().unreachable.count
         if unreachable > 0 { report("\(unreachable) live nodes are unreachable from the entry point on level 0") }
         return findings
     }

@@ -179,15 +179,11 @@ final class SnapshotViews: @unchecked Sendable {
     // addresses are only dereferenced inside read transactions of this snapshot.
     let transactionID: Int
     let mapGeneration: Int
-    private struct State {
+    private struct State: Sendable {
         var spaces: [SpaceID: VectorSpace] = [:]
         var graphs: [GraphID: HNSWGraph] = [:]
     }
-    private let state = Mutex<UnsafeState>(UnsafeState(State()))
-    private struct UnsafeState: @unchecked Sendable {
-        var value: State
-        init(_ value: State) { self.value = value }
-    }
+    private let state = Mutex<State>(State())
 
     init(transactionID: Int, mapGeneration: Int) {
         self.transactionID = transactionID
@@ -196,19 +192,19 @@ final class SnapshotViews: @unchecked Sendable {
 
     func space(_ id: SpaceID, build: () throws -> VectorSpace) rethrows -> VectorSpace {
         try state.withLock { state in
-            if let view = state.value.spaces[id] { return view }
+            if let view = state.spaces[id] { return view }
             let view = try build()
-            state.value.spaces[id] = view
+            state.spaces[id] = view
             return view
         }
     }
 
     func graph(_ id: GraphID, build: () throws -> HNSWGraph) rethrows -> HNSWGraph {
-        if let view = state.withLock({ $0.value.graphs[id] }) { return view }
+        if let view = state.withLock({ $0.graphs[id] }) { return view }
         let view = try build()
         return state.withLock { state in
-            if let existing = state.value.graphs[id] { return existing }
-            state.value.graphs[id] = view
+            if let existing = state.graphs[id] { return existing }
+            state.graphs[id] = view
             return view
         }
     }

@@ -176,6 +176,7 @@ extension WordHashEmbedder {
 }
 
 final class CallCounter: @unchecked Sendable {
+    // Sendable: `count` is only touched under `lock`.
     private let lock = NSLock()
     private var count = 0
     func add(_ n: Int) { lock.withLock { count += n } }

@@ -1,3 +1,4 @@
+import VectorIndex
 import Foundation
 import TestSupport
 import Testing

@@ -1,3 +1,4 @@
+import VectorIndex
 import Distance
 import TestSupport
 import Testing

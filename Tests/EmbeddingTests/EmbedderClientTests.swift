@@ -101,6 +101,7 @@ func makeEmbeddingsServer(apiKey: String? = "secret") throws -> StubHTTPServer {
 }
 
 final class CallCounter: @unchecked Sendable {
+    // Sendable: `count` is only touched under `lock`.
     private let lock = NSLock()
     private var count = 0
     func add(_ n: Int) { lock.withLock { count += n } }

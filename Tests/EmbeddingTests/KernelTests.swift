@@ -1,3 +1,4 @@
+import VectorIndex
 import CTransformer
 @testable import Embedding
 import Foundation

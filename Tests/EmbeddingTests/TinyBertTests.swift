@@ -1,4 +1,5 @@
 @testable import Embedding
+import VectorIndex
 import Foundation
 import TestSupport
 import Testing

@@ -1,3 +1,4 @@
+import VectorIndex
 import FastJSON
 import Foundation
 import TestSupport

@@ -1,3 +1,4 @@
+import VectorIndex
 /// Seeded clustered unit vectors: `clusters` random centres, each vector a centre plus noise.
 public func clusteredVectors(count: Int, dimension: Int, clusters: Int = 50, noise: Float = 0.35, seed: UInt64) -> [[Float]] {
     var rng = SplitMix64(seed: seed)

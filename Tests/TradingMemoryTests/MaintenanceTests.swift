@@ -81,10 +81,10 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
                 store.close()
             }
             let report = try TradingMemoryStore.compact(path: db)
-            #expect(report.bytes_after < report.bytes_before, "\(report)")
-            #expect(report.graphs_rebuilt == 21 && report.vectors_kept == 10_000, "\(report)")
+            #expect(report.bytesAfter < report.bytesBefore, "\(report)")
+            #expect(report.graphsRebuilt == 21 && report.vectorsKept == 10_000, "\(report)")
             print(String(format: "compaction after deleting 50%% of 20,000 memories (32-d): %d → %d bytes (%.1f%% smaller)",
-                         report.bytes_before, report.bytes_after, 100 * Double(report.bytes_before - report.bytes_after) / Double(report.bytes_before)))
+                         report.bytesBefore, report.bytesAfter, 100 * Double(report.bytesBefore - report.bytesAfter) / Double(report.bytesBefore)))
             let store = try TradingMemoryStore(path: db)
             defer { store.close() }
             let verification = try store.verify()
@@ -114,7 +114,7 @@ private func populate(_ store: TradingMemoryStore, count: Int, dimension: Int = 
             let error = #expect(throws: DatabaseLock.LockError.self) { try TradingMemoryStore.compact(path: path + "/db") }
             #expect(error?.description.contains("open for writing") == true)
             store.close()
-            #expect(try TradingMemoryStore.compact(path: path + "/db").bytes_after > 0)
+            #expect(try TradingMemoryStore.compact(path: path + "/db").bytesAfter > 0)
         }
     }
 

@@ -1,3 +1,4 @@
+import VectorIndex
 import Distance
 import Foundation
 import LMDB

@@ -3,6 +3,7 @@ import ArgumentParser
 import Embedding
 import Foundation
 import TradingMemory
+import VectorIndex
 import WireFormat
 
 extension Hindsight {
@@ -43,7 +44,7 @@ extension Hindsight {
             let themes = ["earnings beat and raised guidance", "supply chain delays and weak demand", "rate cut hopes lift growth stocks",
                           "regulatory probe and legal risk", "strong buybacks and margin expansion", "price war squeezes margins"]
             let start = Date(timeIntervalSince1970: 1_704_153_600)  // 2024-01-02
-            var rng = SplitMixGenerator(seed: 7)
+            var rng = SplitMix64(seed: 7)  // the same story each run
             let began = Date()
             for dayIndex in 0..<days {
                 let date = start.addingTimeInterval(Double(dayIndex) * 86_400)
@@ -91,15 +92,3 @@ extension Hindsight {
     }
 }
 
-/// A tiny seeded generator so the demo tells the same story each run.
-struct SplitMixGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -19,8 +19,7 @@ extension Hindsight {
             let report = try store.verify(limit: limit) { progress.update($0, $1) }
             progress.finish()
             if json {
-                try JSONOutput.print(VerifyJSON(clean: report.clean, collections: report.collections, memories: report.memories,
-                                                graphs: report.graphs, findings: report.findings))
+                try JSONOutput.print(report)
             } else if report.clean {
                 print("clean: \(report.collections) collections, \(report.memories) memories, \(report.graphs) graphs checked")
             } else {
@@ -57,7 +56,7 @@ extension Hindsight {
             }) {
                 progress.finish()
                 print(String(format: "rebuilt %@: %d layers, %d memories, M=%d efConstruction=%d in %.1f s", report.collection,
-                             report.layers, report.memories, report.m, report.ef_construction, report.seconds))
+                             report.layers, report.memories, report.m, report.efConstruction, report.seconds))
             }
         }
     }
@@ -81,11 +80,11 @@ extension Hindsight {
             let report = try TradingMemoryStore.compact(path: database.db, rebuildThreshold: rebuildThreshold) { progress.step($0) }
             progress.finish()
             if json { try JSONOutput.print(report); return }
-            let saved = report.bytes_before - report.bytes_after
+            let saved = report.bytesBefore - report.bytesAfter
             print(String(format: "compacted %@: %.1f MB → %.1f MB (%@%.1f%%), %d graphs rebuilt, %d repaired, %d vectors kept, %.1f s",
-                         database.db, Double(report.bytes_before) / 1e6, Double(report.bytes_after) / 1e6, saved >= 0 ? "−" : "+",
-                         abs(100 * Double(saved) / Double(max(report.bytes_before, 1))), report.graphs_rebuilt, report.graphs_repaired,
-                         report.vectors_kept, report.seconds))
+                         database.db, Double(report.bytesBefore) / 1e6, Double(report.bytesAfter) / 1e6, saved >= 0 ? "−" : "+",
+                         abs(100 * Double(saved) / Double(max(report.bytesBefore, 1))), report.graphsRebuilt, report.graphsRepaired,
+                         report.vectorsKept, report.seconds))
         }
     }
 
@@ -170,12 +169,4 @@ extension Hindsight {
             print(String(format: "imported %d collections, %d memories in %.1f s", report.collections, report.memories, report.seconds))
         }
     }
-}
-
-struct VerifyJSON: Encodable {
-    var clean: Bool
-    var collections: Int
-    var memories: Int
-    var graphs: Int
-    var findings: [VerificationFinding]
 }

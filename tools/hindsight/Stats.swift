@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import WireFormat
 
 extension Hindsight {
     struct Stats: ParsableCommand {
@@ -15,17 +16,17 @@ extension Hindsight {
             let stats = try store.statistics()
             if json { try JSONOutput.print(stats); return }
             func mb(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
-            print("database \(stats.path) · format version \(stats.format_version)")
-            print("file \(mb(stats.file_bytes)) · map \(mb(stats.map_size_bytes)) (\(mb(stats.map_used_bytes)) used) · page \(stats.page_size) B"
-                  + (stats.bytes_per_memory.map { String(format: " · %.0f B per memory", $0) } ?? ""))
+            print("database \(stats.path) · format version \(stats.formatVersion)")
+            print("file \(mb(stats.fileBytes)) · map \(mb(stats.mapSizeBytes)) (\(mb(stats.mapUsedBytes)) used) · page \(stats.pageSize) B"
+                  + (stats.bytesPerMemory.map { String(format: " · %.0f B per memory", $0) } ?? ""))
             for collection in stats.collections {
-                print("\ncollection \(collection.name): dim \(collection.dimension)\(collection.embedding_model.map { " (\($0))" } ?? ""), "
-                      + "\(collection.memories) memories, \(collection.pending) pending, \(collection.vectors_live)/\(collection.vectors_allocated) vectors live")
+                print("\ncollection \(collection.name): dim \(collection.dimension)\(collection.embeddingModel.map { " (\($0))" } ?? ""), "
+                      + "\(collection.memories) memories, \(collection.pending) pending, \(collection.vectorsLive)/\(collection.vectorsAllocated) vectors live")
                 print("  layer            nodes     live  tombstones  levels  entry      M  efC")
                 for layer in collection.layers {
                     print("  " + layer.layer.padded(14) + String(format: " %7d  %7d  %10d  %6d  ", layer.nodes, layer.live, layer.tombstones,
                                                                         layer.levels)
-                          + (layer.entry_point.map { "#\($0)" } ?? "-").padded(8) + String(format: " %3d  %3d", layer.m, layer.ef_construction))
+                          + (layer.entryPoint.map { "#\($0)" } ?? "-").padded(8) + String(format: " %3d  %3d", layer.m, layer.efConstruction))
                 }
             }
             print("\nnamed databases:")

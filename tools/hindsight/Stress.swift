@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LMDB
 import TradingMemory
+import VectorIndex
 
 extension Hindsight {
     /// The load behind tools/stress-test.sh: one writer adding, deleting and compacting while
@@ -16,11 +17,8 @@ extension Hindsight {
         @Option var dimension: Int = 16
 
         func vector(_ seed: Int) -> [Float] {
-            var state = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
-            return (0..<dimension).map { _ in
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                return Float(Int64(bitPattern: state >> 11) % 1_000) / 1_000 + 0.001
-            }
+            var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: seed))
+            return (0..<dimension).map { _ in Float(generator.next() % 1_000) / 1_000 + 0.001 }
         }
 
         func run() throws {

@@ -3,6 +3,7 @@ import Dispatch
 
 /// A matrix-product kernel of CTransformer (AVX-512, AVX2+FMA or portable C).
 package struct GemmKernel: @unchecked Sendable, Hashable {
+    // Sendable: `handle` names a static, immutable table of C function pointers.
     let handle: OpaquePointer
 
     /// The fastest kernel this CPU runs.
@@ -21,6 +22,7 @@ package struct GemmKernel: @unchecked Sendable, Hashable {
 
 /// A linear layer y = x Wᵀ + b with W packed for `hs_gemm`.
 struct PackedLinear: @unchecked Sendable {
+    // Sendable: the packed weights and bias are written once while loading, then only read.
     let kernel: GemmKernel
     let inputs: Int
     let outputs: Int
@@ -46,6 +48,7 @@ struct PackedLinear: @unchecked Sendable {
 
 /// Scale and shift of a layer normalisation.
 struct LayerNorm: @unchecked Sendable {
+    // Sendable: gamma and beta are written once while loading, then only read.
     let gamma: FloatBuffer
     let beta: FloatBuffer
     let epsilon: Float
@@ -124,8 +127,11 @@ final class BertWeights: Sendable {
 
 /// Scratch memory of one forward pass, reused from call to call (it only grows).
 final class EncoderWorkspace: @unchecked Sendable {
+    // Sendable: one forward pass at a time uses a workspace (the embedder's serial queue), and its
+    // worker threads write disjoint rows and their own AttentionScratch.
     /// Per-worker buffers of attention: one sequence and head at a time.
     final class AttentionScratch: @unchecked Sendable {
+        // Sendable: each belongs to one worker thread of a forward pass.
         var scores = FloatBuffer(count: 0)        // length x length
         var packedKeys = FloatBuffer(count: 0)
         var packedValues = FloatBuffer(count: 0)

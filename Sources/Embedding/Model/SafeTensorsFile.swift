@@ -11,6 +11,7 @@ import FastJSON
 /// The whole file is validated when opened (header inside the file, every range inside the data,
 /// sizes matching shapes), so that reading a tensor cannot go out of bounds.
 package final class SafeTensorsFile: @unchecked Sendable {
+    // Sendable: the file is mapped read-only and every field is set once, in the initialiser.
     /// Element types this reader converts to Float32.
     package enum ElementType: String, Sendable {
         case float32 = "F32"
@@ -155,6 +156,8 @@ package final class SafeTensorsFile: @unchecked Sendable {
 
 /// Float32 values either inside a mapped file (kept alive by `owner`) or in an owned buffer.
 package enum FloatStorage: @unchecked Sendable {
+    // Sendable: a mapped tensor is read-only and its owner keeps the mapping alive; owned buffers are
+    // filled before they are shared.
     case mapped(UnsafePointer<Float>, count: Int, owner: AnyObject)
     case owned(FloatBuffer)
 
@@ -178,6 +181,8 @@ package enum FloatStorage: @unchecked Sendable {
 
 /// A zero-initialised, 64-byte-aligned buffer of floats that lives as long as this object.
 package final class FloatBuffer: @unchecked Sendable {
+    // Sendable: the pointer never changes; whoever writes the floats (a loader, one forward pass)
+    // does so before sharing them or from threads that own disjoint ranges.
     package let pointer: UnsafeMutablePointer<Float>
     package let count: Int
 

@@ -235,6 +235,8 @@ package final class ChunkStore {
     @inline(__always)
     package func existingElement(_ element: UInt32) -> UnsafeRawPointer {
         let (chunk, index) = layout.locate(element)
+        assert(chunk < chunkCount && bases[chunk] != nil, "element \(element) is in no chunk of this store")
+        assert(bitmaps[chunk] == nil || Self.packedIndex(bitmaps[chunk]!, index) != nil, "element \(element) is absent from its sparse chunk")
         if let bitmap = bitmaps[chunk] {
             return bases[chunk].unsafelyUnwrapped + Self.packedIndex(bitmap, index).unsafelyUnwrapped * layout.elementBytes
         }

@@ -171,13 +171,12 @@ final class SearchContext {
 /// A pool of search contexts shared by every thread of the process.
 final class SearchContextPool: @unchecked Sendable {
     // Sendable: contexts move in and out under the mutex; one thread uses a context at a time.
-    private struct Box: @unchecked Sendable { let context: SearchContext }
-    private let free = Mutex<[Box]>([])
+    private let free = Mutex<[UncheckedSendable<SearchContext>]>([])  // a pooled context belongs to no thread
     static let shared = SearchContextPool()
 
     func withContext<R>(_ body: (SearchContext) throws -> R) rethrows -> R {
-        let context = free.withLock { $0.popLast() }?.context ?? SearchContext()
-        defer { free.withLock { if $0.count < 64 { $0.append(Box(context: context)) } } }
+        let context = free.withLock { $0.popLast() }?.value ?? SearchContext()
+        defer { free.withLock { if $0.count < 64 { $0.append(UncheckedSendable(context)) } } }
         return try body(context)
     }
 }
