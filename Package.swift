@@ -68,7 +68,8 @@ let package = Package(
 
 if withBenchmarks {
     package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
-    for (name, dependencies) in [("DistanceBenchmarks", ["Distance"]), ("IndexBenchmarks", ["VectorIndex", "LMDB"])] {
+    for (name, dependencies) in [("DistanceBenchmarks", ["Distance"]), ("IndexBenchmarks", ["VectorIndex", "LMDB"]),
+                                 ("WireFormatBenchmarks", ["WireFormat", "TradingMemory", "FastJSON"])] {
         package.targets.append(.executableTarget(
             name: name,
             dependencies: dependencies.map { .target(name: $0) } + [.product(name: "Benchmark", package: "benchmark")],

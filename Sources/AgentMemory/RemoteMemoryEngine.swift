@@ -132,13 +132,13 @@ public final class RemoteMemoryEngine: MemoryEngine {
 
     public func resolve(_ id: MemoryID, in collection: String, outcome: Double?, reflection: String, knownAt: Date?,
                         quality: Double?) async throws -> Memory {
-        try Self.memory(await request("POST", collectionPath(collection) + "/decisions/\(id.rawValue)/resolve",
+        try Self.memory(await request("POST", collectionPath(collection) + "/decisions/by-engine-id/\(id.rawValue)/resolve",
                                       body: try Self.body(ResolveRequest(outcome: outcome, reflection: reflection, knownAt: knownAt, quality: quality)),
                                       as: WireMemory.self))
     }
 
     public func update(_ id: MemoryID, in collection: String, _ update: MemoryUpdate) async throws -> Memory {
-        try Self.memory(await request("PATCH", collectionPath(collection) + "/memories/\(id.rawValue)", body: try Self.body(UpdateRequest(update)),
+        try Self.memory(await request("PATCH", collectionPath(collection) + "/memories/by-engine-id/\(id.rawValue)", body: try Self.body(UpdateRequest(update)),
                                       as: WireMemory.self))
     }
 

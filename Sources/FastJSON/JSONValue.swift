@@ -163,7 +163,10 @@ struct Parser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                // Invalid UTF-8 is refused, not repaired: two different ids must never decode alike.
+                guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self) else {
+                    throw error("invalid UTF-8 in a string")
+                }
                 position += 1
                 return text
             }
@@ -177,7 +180,8 @@ struct Parser {
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: utf8, as: UTF8.self)
+                guard let text = String(validating: utf8, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                return text
             case UInt8(ascii: "\\"):
                 guard let escape = current else { throw error("unterminated escape") }
                 position += 1

@@ -4,7 +4,12 @@ public import Foundation
 /// strictness: no type coercion, no NaN), several times faster, with bulk paths for `[Float]`,
 /// `[[Float]]` and `[Double]`.
 public struct FastJSONDecoder: Sendable {
-    public init() {}
+    /// Whether a key that the decoded type never asks for is an error (`unknown field`), at every
+    /// level of the document: a misspelt key is refused instead of silently ignored. Objects decoded
+    /// as dictionaries take any key.
+    public var rejectsUnknownKeys: Bool
+
+    public init(rejectsUnknownKeys: Bool = false) { self.rejectsUnknownKeys = rejectsUnknownKeys }
 
     /// Decodes `type` from a JSON document.
     public func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
@@ -22,7 +27,7 @@ public struct FastJSONDecoder: Sendable {
 
     /// Decodes `type` from a parsed document.
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try ValueDecoder(value: value, codingPath: []).decodeValue(type)
+        try ValueDecoder(value: value, codingPath: [], strict: rejectsUnknownKeys).decodeValue(type)
     }
 }
 
@@ -47,10 +52,26 @@ private func typeName(_ value: JSONValue) -> String {
     }
 }
 
+/// The keys of one object that its type asked for (strict decoding).
+final class KeyLog {
+    var used = Set<String>()
+    /// The type read every key (a dictionary), so none is unknown.
+    var readsEveryKey = false
+}
+
 struct ValueDecoder: Decoder, SingleValueDecodingContainer {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    /// Unknown keys are errors (see ``FastJSONDecoder/rejectsUnknownKeys``).
+    var strict = false
+    /// Where the keys asked of this object are noted, when strict.
+    var log: KeyLog? = nil
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    /// A decoder for a member of this value, as strict as this one.
+    func child(_ value: JSONValue, _ key: any CodingKey) -> ValueDecoder {
+        ValueDecoder(value: value, codingPath: codingPath + [key], strict: strict)
+    }
 
     func mismatch(_ type: Any.Type) -> DecodingError {
         .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "Expected to decode \(type) but found \(typeName(value)) instead."))
@@ -61,12 +82,13 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         var dictionary: [String: JSONValue] = [:]
         dictionary.reserveCapacity(members.count)
         for (key, member) in members { dictionary[key] = member }
-        return KeyedDecodingContainer(KeyedContainer(members: dictionary, order: members.map(\.key), codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedContainer(members: dictionary, order: members.map(\.key), codingPath: codingPath,
+                                                     decoder: self))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let elements) = value else { throw mismatch([Any].self) }
-        return UnkeyedContainer(elements: elements, codingPath: codingPath)
+        return UnkeyedContainer(elements: elements, codingPath: codingPath, decoder: self)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
@@ -126,7 +148,7 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
             var result: [[Float]] = []
             result.reserveCapacity(rows.count)
             for (index, row) in rows.enumerated() {
-                result.append(try ValueDecoder(value: row, codingPath: codingPath + [AnyKey(intValue: index)]).floats())
+                result.append(try child(row, AnyKey(intValue: index)).floats())
             }
             return result as! T
         }
@@ -142,7 +164,16 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
             }
             return result as! T
         }
-        return try T(from: self)
+        guard strict, case .object(let members) = value else { return try T(from: self) }
+        var logged = self
+        logged.log = KeyLog()
+        let decoded = try T(from: logged)
+        if let log = logged.log, !log.readsEveryKey, let unknown = members.first(where: { !log.used.contains($0.key) })?.key {
+            let known = log.used.sorted().joined(separator: ", ")
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyKey(stringValue: unknown)],
+                                                    debugDescription: "unknown field" + (known.isEmpty ? "" : " (expected one of: \(known))")))
+        }
+        return decoded
     }
 
     func floats() throws -> [Float] {
@@ -167,16 +198,27 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
     let order: [String]
     let codingPath: [any CodingKey]
+    let decoder: ValueDecoder
 
-    var allKeys: [Key] { order.compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] {
+        decoder.log?.readsEveryKey = true
+        return order.compactMap { Key(stringValue: $0) }
+    }
 
-    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+    /// Notes that the type asked for `key` (strict decoding).
+    private func asked(_ key: Key) { decoder.log?.used.insert(key.stringValue) }
+
+    func contains(_ key: Key) -> Bool {
+        asked(key)
+        return members[key.stringValue] != nil
+    }
 
     private func member(_ key: Key) throws -> ValueDecoder {
+        asked(key)
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "No value associated with key \(key.stringValue)."))
         }
-        return ValueDecoder(value: value, codingPath: codingPath + [key])
+        return decoder.child(value, key)
     }
 
     func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
@@ -197,8 +239,9 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try member(key).decodeValue(type) }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        asked(key)
         guard let value = members[key.stringValue], value != .null else { return nil }
-        return try ValueDecoder(value: value, codingPath: codingPath + [key]).decodeValue(type)
+        return try decoder.child(value, key).decodeValue(type)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -208,22 +251,26 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try member(key).unkeyedContainer() }
 
     func superDecoder() throws -> any Decoder {
-        ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath + [AnyKey(stringValue: "super")])
+        decoder.log?.used.insert("super")
+        return decoder.child(members["super"] ?? .null, AnyKey(stringValue: "super"))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        asked(key)
+        return decoder.child(members[key.stringValue] ?? .null, key)
     }
 }
 
 struct UnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONValue]
     let codingPath: [any CodingKey]
+    let decoder: ValueDecoder
     var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], codingPath: [any CodingKey], decoder: ValueDecoder) {
         self.elements = elements
         self.codingPath = codingPath
+        self.decoder = decoder
     }
 
     var count: Int? { elements.count }
@@ -235,7 +282,7 @@ struct UnkeyedContainer: UnkeyedDecodingContainer {
                                                           debugDescription: "Unkeyed container is at end."))
         }
         defer { currentIndex += 1 }
-        return ValueDecoder(value: elements[currentIndex], codingPath: codingPath + [AnyKey(intValue: currentIndex)])
+        return decoder.child(elements[currentIndex], AnyKey(intValue: currentIndex))
     }
 
     mutating func decodeNil() throws -> Bool {

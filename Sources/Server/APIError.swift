@@ -38,7 +38,7 @@ public struct APIError: HTTPResponseError, Sendable {
             case .unknownCollection: return APIError(.notFound, code: "unknown_collection", message: error.description)
             case .unknownMemory: return APIError(.notFound, code: "unknown_memory", message: error.description)
             case .collectionExists: return APIError(.conflict, code: "collection_exists", message: error.description)
-            case .duplicateID: return APIError(.conflict, code: "duplicate_id", message: error.description)
+            case .duplicateID, .duplicateIDInBatch: return APIError(.conflict, code: "duplicate_id", message: error.description)
             case .notPending: return APIError(.conflict, code: "not_pending", message: error.description)
             case .dimensionMismatch: return APIError(.unprocessableContent, code: "dimension_mismatch", message: error.description)
             case .embeddingModelMismatch: return APIError(.unprocessableContent, code: "embedding_model_mismatch", message: error.description)

@@ -73,7 +73,7 @@ public final class HindsightServer: Sendable {
         let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
-            return try FastJSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+            return try FastJSONDecoder(rejectsUnknownKeys: true).decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(WireDecoding.describe(error))")
         }
@@ -96,10 +96,30 @@ public final class HindsightServer: Sendable {
         return raw.removingPercentEncoding ?? raw
     }
 
-    private func memoryID(_ text: String, in collection: String) throws -> MemoryID {
-        if let id = try store.memoryID(callerID: text, in: collection) { return id }
-        if let raw = UInt32(text), try store.memory(MemoryID(rawValue: raw), in: collection) != nil { return MemoryID(rawValue: raw) }
-        throw TradingMemoryError.unknownMemory(text)
+    /// The memory whose caller id is `text`.
+    private func memoryID(callerID text: String, in collection: String) throws -> MemoryID {
+        guard let id = try store.memoryID(callerID: text, in: collection) else { throw TradingMemoryError.unknownMemory(text) }
+        return id
+    }
+
+    /// The memory whose engine id is `id`.
+    private func memoryID(engineID id: UInt32, in collection: String) throws -> MemoryID {
+        guard try store.memory(MemoryID(rawValue: id), in: collection) != nil else { throw TradingMemoryError.unknownMemory("engine id \(id)") }
+        return MemoryID(rawValue: id)
+    }
+
+    /// The memory a route names by `{id}`: a caller id.
+    private static func byCallerID(_ server: HindsightServer) -> (BasicRequestContext, String) throws -> MemoryID {
+        { context, name in try server.memoryID(callerID: try parameter("id", context), in: name) }
+    }
+
+    /// The memory a route names by `{engine_id}`: an engine id.
+    private static func byEngineID(_ server: HindsightServer) -> (BasicRequestContext, String) throws -> MemoryID {
+        { context, name in
+            let text = try parameter("engine_id", context)
+            guard let id = UInt32(text) else { throw APIError.badRequest("engine ids are whole numbers, not '\(text.prefix(32))'") }
+            return try server.memoryID(engineID: id, in: name)
+        }
     }
 
     /// Vectors for texts, with the server's embedder, checked against the collection's model.
@@ -225,9 +245,10 @@ public final class HindsightServer: Sendable {
             let query = request.uri.queryParameters
             let limit = Int(query.get("limit") ?? "10") ?? 10
             guard (0...10_000).contains(limit) else { throw APIError.badRequest("limit must be between 0 and 10000") }
-            let asOfText = query.get("as_of")
-            let asOf = asOfText.flatMap(WireTime.parse)
-            if asOfText != nil && asOf == nil { throw APIError.badRequest("as_of must be an ISO 8601 date or Unix seconds") }
+            let asOf: Date?
+            do { asOf = try query.get("as_of").map { (text) throws(WireTimeError) in try WireTime.parseChecked(text) } } catch {
+                throw APIError.badRequest("as_of: \(error)")
+            }
             let ticker = query.get("ticker"), excluding = query.get("exclude_ticker")
             let memories = try await self.read {
                 try self.store.recentMemories(in: name, ticker: ticker, excludingTicker: excluding, limit: limit, asOf: asOf)
@@ -242,35 +263,42 @@ public final class HindsightServer: Sendable {
         add(.post, "/v1/collections/{name}/memories/delete") { request, context in
             let name = try Self.parameter("name", context)
             let body = try await self.decode(DeleteRequest.self, from: request)
-            guard (body.ids == nil) != (body.where == nil) else { throw APIError.badRequest("give exactly one of ids and where") }
-            let filter = try body.where?.filter()
+            let selection = try body.selection()
             let deleted = try await self.write { () throws -> Int in
-                if let ids = body.ids {
-                    let resolved = ids.compactMap { try? self.memoryID($0, in: name) }
-                    return try self.store.delete(resolved, from: name)
+                switch selection {
+                case .callerIDs(let ids): return try self.store.delete(try ids.compactMap { try self.store.memoryID(callerID: $0, in: name) }, from: name)
+                case .engineIDs(let ids):
+                    return try self.store.delete(try ids.filter { try self.store.memory(MemoryID(rawValue: $0), in: name) != nil }.map(MemoryID.init(rawValue:)),
+                                                 from: name)
+                case .matching(let filter): return try self.store.delete(matching: filter, from: name)
+                case .all: return try self.store.removeAllMemories(from: name)
                 }
-                return try self.store.delete(matching: filter!, from: name)
             }
             return try self.json(["deleted": deleted])
         }
-        add(.get, "/v1/collections/{name}/memories/{id}") { _, context in
-            let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
-            let memory = try await self.read { () throws -> Memory in
-                guard let memory = try self.store.memory(self.memoryID(id, in: name), in: name) else { throw TradingMemoryError.unknownMemory(id) }
-                return memory
+        // One memory, addressed by its caller id (`{id}`) or by its engine id (`by-engine-id/{engine_id}`).
+        for (path, lookup) in [("/v1/collections/{name}/memories/{id}", Self.byCallerID),
+                               ("/v1/collections/{name}/memories/by-engine-id/{engine_id}", Self.byEngineID)] {
+            add(.get, path) { _, context in
+                let name = try Self.parameter("name", context)
+                let memory = try await self.read { () throws -> Memory in
+                    let id = try lookup(self)(context, name)
+                    guard let memory = try self.store.memory(id, in: name) else { throw TradingMemoryError.unknownMemory(id.description) }
+                    return memory
+                }
+                return self.fastJSON(WireMemory(memory))
             }
-            return self.fastJSON(WireMemory(memory))
-        }
-        add(.patch, "/v1/collections/{name}/memories/{id}") { request, context in
-            let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
-            let update = try await self.decode(UpdateRequest.self, from: request).update
-            let memory = try await self.write { try self.store.update(self.memoryID(id, in: name), in: name, update) }
-            return self.fastJSON(WireMemory(memory))
-        }
-        add(.delete, "/v1/collections/{name}/memories/{id}") { _, context in
-            let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
-            let deleted = try await self.write { try self.store.delete([self.memoryID(id, in: name)], from: name) }
-            return try self.json(["deleted": deleted])
+            add(.patch, path) { request, context in
+                let name = try Self.parameter("name", context)
+                let update = try await self.decode(UpdateRequest.self, from: request).update
+                let memory = try await self.write { try self.store.update(try lookup(self)(context, name), in: name, update) }
+                return self.fastJSON(WireMemory(memory))
+            }
+            add(.delete, path) { _, context in
+                let name = try Self.parameter("name", context)
+                let deleted = try await self.write { try self.store.delete([try lookup(self)(context, name)], from: name) }
+                return try self.json(["deleted": deleted])
+            }
         }
 
         // Queries
@@ -303,17 +331,20 @@ public final class HindsightServer: Sendable {
             let pending = try await self.read { try self.store.pendingDecisions(in: name) }
             return self.fastJSON(MemoriesResponse(pending: pending.map(WireMemory.init)))
         }
-        add(.post, "/v1/collections/{name}/decisions/{id}/resolve") { request, context in
-            let name = try Self.parameter("name", context), id = try Self.parameter("id", context)
-            let body = try await self.decode(ResolveRequest.self, from: request)
-            let memory = try await self.write { () throws -> Memory in
-                let memoryID = try self.memoryID(id, in: name)
-                let resolved = try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
-                                                      knownAt: body.knownAt?.date, quality: body.quality)
-                guard let metadata = body.metadata else { return resolved }
-                return try self.store.update(memoryID, in: name, MemoryUpdate(metadata: metadata))
+        for (path, lookup) in [("/v1/collections/{name}/decisions/{id}/resolve", Self.byCallerID),
+                               ("/v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve", Self.byEngineID)] {
+            add(.post, path) { request, context in
+                let name = try Self.parameter("name", context)
+                let body = try await self.decode(ResolveRequest.self, from: request)
+                let memory = try await self.write { () throws -> Memory in
+                    let memoryID = try lookup(self)(context, name)
+                    let resolved = try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
+                                                          knownAt: body.knownAt?.date, quality: body.quality)
+                    guard let metadata = body.metadata else { return resolved }
+                    return try self.store.update(memoryID, in: name, MemoryUpdate(metadata: metadata))
+                }
+                return self.fastJSON(WireMemory(memory))
             }
-            return self.fastJSON(WireMemory(memory))
         }
         return (router, table)
     }

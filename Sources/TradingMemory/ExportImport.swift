@@ -58,18 +58,67 @@ extension TradingMemoryStore {
         }
     }
 
-    /// Checks a memory as an add or import would before writing anything (ids, texts, metadata,
-    /// vector); `index` numbers it in the error.
-    public static func validate(_ memory: NewMemory, index: Int) throws {
-        try MemoryWriteState.validate(memory, index: index)
+    /// Checks a memory as an add or import does before writing anything (ids, ticker, action,
+    /// outcome, quality, times, metadata, the vector but not its dimension); `what` names it in errors
+    /// (e.g. "line 7").
+    public static func validate(_ memory: NewMemory, what: String) throws {
+        try MemoryWriteState.validate(memory, what: what)
     }
 
     /// Creates `collections` (with their settings and creation dates) and adds `memories` in batches
-    /// of `batch`, each batch one transaction (a killed import keeps every batch it committed). A
-    /// collection that exists is an error unless `merge`, which adds to it. `progress` receives the
-    /// memories written so far and the total.
-    public func importCollections(_ collections: [ExportedCollection], memories: [ImportedMemory], merge: Bool, batch: Int = 1_000,
-                                  progress: ((Int, Int) -> Void)? = nil) throws {
+    /// of `batch`, each batch one transaction. Everything that can be checked is checked before the
+    /// first commit — every memory (``validate(_:what:)``, its dimension), caller ids repeated in the
+    /// input, collections that exist without `merge`, caller ids already in a merged collection — so
+    /// that a refused import writes nothing. With `skipExisting`, memories whose caller id the
+    /// collection already holds are left out instead (running an interrupted import again completes
+    /// it). A killed import keeps every batch it committed. `progress` receives the memories written
+    /// so far and the total. Returns the memories written.
+    @discardableResult
+    public func importCollections(_ collections: [ExportedCollection], memories: [ImportedMemory], merge: Bool, skipExisting: Bool = false,
+                                  batch: Int = 1_000, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
+        // Checks, in one read snapshot.
+        var memories = memories
+        try read { reader, snapshot in
+            var seen: [String: Set<String>] = [:]
+            var existing: [String: CatalogEntry] = [:]
+            for collection in collections {
+                try Self.validateCollectionName(collection.name)
+                try collection.configuration.validate()
+                guard seen.updateValue([], forKey: collection.name) == nil else {
+                    throw TradingMemoryError.invalidArgument("collection '\(collection.name)' appears twice")
+                }
+                if let entry = try? snapshot.collection(collection.name, reader) {
+                    guard merge else { throw TradingMemoryError.collectionExists(collection.name) }
+                    guard entry.configuration.dimension == collection.configuration.dimension else {
+                        throw TradingMemoryError.dimensionMismatch(collection: collection.name, expected: entry.configuration.dimension,
+                                                                   actual: collection.configuration.dimension)
+                    }
+                    existing[collection.name] = entry
+                }
+            }
+            var kept: [ImportedMemory] = []
+            for (index, imported) in memories.enumerated() {
+                guard let collection = collections.first(where: { $0.name == imported.collection }) else {
+                    throw TradingMemoryError.unknownCollection(imported.collection)
+                }
+                let what = "memory \(index + 1) of \(memories.count)"
+                try MemoryWriteState.validate(imported.memory, what: what)
+                guard imported.memory.vector.count == collection.configuration.dimension else {
+                    throw TradingMemoryError.dimensionMismatch(collection: collection.name, expected: collection.configuration.dimension,
+                                                               actual: imported.memory.vector.count)
+                }
+                if let callerID = imported.memory.id {
+                    guard seen[collection.name]!.insert(callerID).inserted else { throw TradingMemoryError.duplicateIDInBatch(callerID) }
+                    if let entry = existing[collection.name],
+                       try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, reader.transaction) != nil {
+                        guard skipExisting else { throw TradingMemoryError.duplicateID(callerID) }
+                        continue
+                    }
+                }
+                kept.append(imported)
+            }
+            memories = kept
+        }
         for collection in collections {
             try Self.validateCollectionName(collection.name)
             try write { writer, state in
@@ -100,5 +149,6 @@ extension TradingMemoryStore {
                 progress?(done, memories.count)
             }
         }
+        return memories.count
     }
 }

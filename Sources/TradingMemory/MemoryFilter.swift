@@ -42,7 +42,14 @@ public struct MemoryFilter: Hashable, Sendable, Codable {
         return metadata.allSatisfy { $0.matches(memory.metadata[$0.key]) }
     }
 
-    var isEmpty: Bool {
+    /// Checks the filter's times.
+    func validate() throws {
+        if let timeFrom { try TimeBounds.check(timeFrom, "timeFrom") }
+        if let timeBefore { try TimeBounds.check(timeBefore, "timeBefore") }
+    }
+
+    /// Whether the filter names no condition (it matches every memory).
+    public var isEmpty: Bool {
         tickers == nil && actions == nil && timeFrom == nil && timeBefore == nil && outcomeMin == nil && outcomeMax == nil && metadata.isEmpty
     }
 }

@@ -20,10 +20,9 @@ extension MemoryWriteState {
             guard memory.vector.count == dimension else {
                 throw TradingMemoryError.dimensionMismatch(collection: name, expected: dimension, actual: memory.vector.count)
             }
-            do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("memory \(index): \(error)") }
-            try Self.validate(memory, index: index)
+            try Self.validate(memory, what: "memory \(index + 1) of \(memories.count)")
             if let id = memory.id {
-                guard callerIDs.insert(id).inserted else { throw TradingMemoryError.duplicateID(id) }
+                guard callerIDs.insert(id).inserted else { throw TradingMemoryError.duplicateIDInBatch(id) }
             }
         }
         var replaced: [MemoryID] = []
@@ -86,33 +85,35 @@ extension MemoryWriteState {
         return ids
     }
 
-    static func validate(_ memory: NewMemory, index: Int) throws {
+    /// Every check of a memory that needs no database: ids, ticker, action, outcome, quality, times,
+    /// metadata and the vector (not its dimension); `what` names the memory in errors.
+    static func validate(_ memory: NewMemory, what: String) throws {
+        do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("\(what): \(error)") }
         if let id = memory.id {
             guard !id.isEmpty, id.utf8.count <= Keys.maxCallerIDBytes else {
-                throw TradingMemoryError.invalidArgument("memory \(index): ids are 1 to \(Keys.maxCallerIDBytes) bytes")
+                throw TradingMemoryError.invalidArgument("\(what): ids are 1 to \(Keys.maxCallerIDBytes) bytes")
             }
         }
         if let ticker = memory.ticker {
             guard !ticker.isEmpty, ticker.utf8.count <= maxTickerBytes, !ticker.contains(where: { $0.isNewline }) else {
-                throw TradingMemoryError.invalidArgument("memory \(index): tickers are 1 to \(maxTickerBytes) bytes on one line")
+                throw TradingMemoryError.invalidArgument("\(what): tickers are 1 to \(maxTickerBytes) bytes on one line")
             }
         }
         if let action = memory.action, action.utf8.count > maxActionBytes {
-            throw TradingMemoryError.invalidArgument("memory \(index): actions are at most \(maxActionBytes) bytes")
+            throw TradingMemoryError.invalidArgument("\(what): actions are at most \(maxActionBytes) bytes")
         }
         if let outcome = memory.outcome, !outcome.isFinite {
-            throw TradingMemoryError.invalidArgument("memory \(index): the outcome must be a finite number")
+            throw TradingMemoryError.invalidArgument("\(what): the outcome must be a finite number")
         }
         if let quality = memory.quality, !(0...1).contains(quality) {
-            throw TradingMemoryError.invalidArgument("memory \(index): quality must be between 0 and 1")
+            throw TradingMemoryError.invalidArgument("\(what): quality must be between 0 and 1")
         }
-        guard memory.time.timeIntervalSince1970.isFinite, (memory.knownAt ?? memory.time).timeIntervalSince1970.isFinite else {
-            throw TradingMemoryError.invalidArgument("memory \(index): times must be finite")
-        }
+        try TimeBounds.check(memory.time, "\(what): time")
+        if let knownAt = memory.knownAt { try TimeBounds.check(knownAt, "\(what): knownAt") }
         if let knownAt = memory.knownAt, knownAt < memory.time {
-            throw TradingMemoryError.invalidArgument("memory \(index): knownAt is before the situation's time")
+            throw TradingMemoryError.invalidArgument("\(what): knownAt is before the situation's time")
         }
-        try validate(metadata: memory.metadata, what: "memory \(index)")
+        try validate(metadata: memory.metadata, what: what)
     }
 
     static func validate(metadata: [String: MetadataValue], what: String) throws {
@@ -191,6 +192,7 @@ extension MemoryWriteState {
         guard stored.status == .pending else { throw TradingMemoryError.notPending(id.description) }
         if let outcome, !outcome.isFinite { throw TradingMemoryError.invalidArgument("the outcome must be a finite number") }
         if let quality, !(0...1).contains(quality) { throw TradingMemoryError.invalidArgument("quality must be between 0 and 1") }
+        try TimeBounds.check(knownAt, "knownAt")
         let knownAtMs = max(knownAt.milliseconds, stored.timeMs)
         stored.status = .live
         stored.reflection = reflection
@@ -258,7 +260,8 @@ extension MemoryWriteState {
     func enforceCapacity(_ entry: inout CatalogEntry, touchedTickers: Set<String>, _ writer: borrowing IndexWriter) throws {
         let policy = entry.configuration.capacity
         if let maxAge = policy.maxAgeSeconds, let newest = try timeEntries(entry, tickerCode: 0, writer).last {
-            let cutoff = newest.timeMs - Int64(maxAge * 1000)
+            // Saturating: a collection written before maximum ages were bounded may hold any number.
+            let cutoff = newest.timeMs - Int64(min(max(maxAge, 0), TimeBounds.longestDurationSeconds) * 1000)
             for timed in try timeEntries(entry, tickerCode: 0, writer) where timed.timeMs < cutoff {
                 _ = try deleteMemory(timed.id, in: &entry, writer)
             }

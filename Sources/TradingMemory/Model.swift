@@ -188,13 +188,13 @@ public struct DecayFunction: Hashable, Sendable, Codable {
     }
 
     func validate() throws {
-        guard shape == .none || (scale.isFinite && scale > 0) else {
-            throw TradingMemoryError.invalidArgument("decay scale must be a positive number of seconds")
+        guard shape == .none || (scale.isFinite && scale > 0 && scale <= TimeBounds.longestDurationSeconds) else {
+            throw TradingMemoryError.invalidArgument("decay scale must be a positive number of seconds, at most 10000 years")
         }
         guard shape == .none || (midpoint > 0 && midpoint < 1) else {
             throw TradingMemoryError.invalidArgument("decay midpoint must be between 0 and 1 (exclusive)")
         }
-        guard offset.isFinite && offset >= 0 else { throw TradingMemoryError.invalidArgument("decay offset must not be negative") }
+        try TimeBounds.check(durationSeconds: offset, "decay offset")
     }
 }
 
@@ -229,7 +229,10 @@ public struct CapacityPolicy: Hashable, Sendable, Codable {
     func validate() throws {
         if let max = maxMemories, max < 1 { throw TradingMemoryError.invalidArgument("maxMemories must be at least 1") }
         if let max = maxPerTicker, max < 1 { throw TradingMemoryError.invalidArgument("maxPerTicker must be at least 1") }
-        if let age = maxAgeSeconds, !(age > 0) { throw TradingMemoryError.invalidArgument("maxAgeSeconds must be positive") }
+        if let age = maxAgeSeconds {
+            guard age > 0 else { throw TradingMemoryError.invalidArgument("maxAgeSeconds must be positive") }
+            try TimeBounds.check(durationSeconds: age, "maxAgeSeconds")
+        }
     }
 }
 

@@ -36,6 +36,8 @@ struct RecallEngine {
         }
         let decay = query.decay ?? configuration.decay
         try decay.validate()
+        if let asOf = query.asOf { try TimeBounds.check(asOf, "asOf") }
+        try query.filter?.validate()
 
         let tickerCode = query.ticker.flatMap { entry.tickers[$0]?.code }
         switch query.mode {

@@ -93,7 +93,6 @@ struct StoredMemory: Codable, Hashable {
 
 extension Date {
     init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
-    var milliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// The fixed-size row of a memory that filters and scores read during a search, stored in

@@ -13,6 +13,8 @@ public enum TradingMemoryError: Error, Hashable, Sendable, CustomStringConvertib
     case invalidVector(String)
     /// The caller id is already used in the collection (and upsert was not asked).
     case duplicateID(String)
+    /// The caller id appears twice in one batch (upsert or not).
+    case duplicateIDInBatch(String)
     /// No memory has this id.
     case unknownMemory(String)
     /// The memory is not a pending decision.
@@ -32,6 +34,7 @@ public enum TradingMemoryError: Error, Hashable, Sendable, CustomStringConvertib
             "dimension mismatch: collection '\(collection)' holds \(expected)-dimensional vectors, got \(actual)"
         case .invalidVector(let detail): "invalid vector: \(detail)"
         case .duplicateID(let id): "a memory with id '\(id)' already exists (use upsert to replace it)"
+        case .duplicateIDInBatch(let id): "id '\(id)' appears more than once in the batch"
         case .unknownMemory(let id): "no memory with id '\(id)'"
         case .notPending(let id): "memory '\(id)' is not a pending decision"
         case .invalidArgument(let detail): "invalid argument: \(detail)"

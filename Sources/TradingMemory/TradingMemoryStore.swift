@@ -201,9 +201,15 @@ public final class TradingMemoryStore: @unchecked Sendable {
     }
 
     /// Deletes every memory (live or pending) that `filter` matches; returns how many.
+    /// - Throws: ``TradingMemoryError/invalidArgument(_:)`` for a filter that names no condition
+    ///   (it would match every memory: ``removeAllMemories(from:)`` says so explicitly).
     @discardableResult
     public func delete(matching filter: MemoryFilter, from collection: String) throws -> Int {
-        try write { writer, state in
+        guard !filter.isEmpty else {
+            throw TradingMemoryError.invalidArgument("an empty filter would match every memory; remove all memories explicitly instead")
+        }
+        try filter.validate()
+        return try write { writer, state in
             var entry = try state.collection(collection, writer)
             let victims = try state.memories(of: entry, writer).filter { filter.matches($0) }.map(\.id)
             for id in victims { _ = try state.deleteMemory(id, in: &entry, writer) }
@@ -224,6 +230,7 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// else of the whole collection but `excludingTicker`; only those known as of `asOf` when given.
     public func recentMemories(in collection: String, ticker: String? = nil, excludingTicker: String? = nil, limit: Int,
                                asOf: Date? = nil) throws -> [Memory] {
+        if let asOf { try TimeBounds.check(asOf, "asOf") }
         guard limit > 0 else { return [] }
         return try read { reader, snapshot in
             let entry = try snapshot.collection(collection, reader)

@@ -47,7 +47,7 @@ public enum JSONLines {
     /// or nothing. With `dimension`, vectors must have it and be finite and non-zero; with
     /// `requireVectors`, every line needs a vector.
     public static func parseMemories(_ data: Data, dimension: Int?, requireVectors: Bool) throws -> [ParsedMemoryLine] {
-        let decoder = FastJSONDecoder()
+        let decoder = FastJSONDecoder(rejectsUnknownKeys: true)
         return try lines(data).map { number, bytes in
             let memory: WireNewMemory
             do { memory = try decoder.decode(WireNewMemory.self, from: bytes) } catch {
@@ -76,7 +76,9 @@ public enum WireDecoding {
     public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "not valid JSON" }
         func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            let keys = context.codingPath.enumerated().map { index, key in
+                key.intValue.map { "[\($0)]" } ?? (index == 0 ? key.stringValue : "." + key.stringValue)
+            }.joined()
             return keys.isEmpty ? "" : "'\(keys)': "
         }
         switch error {
@@ -118,10 +120,11 @@ struct WireExportedCollection: Decodable {
     /// Exports of version 1 carried the catalog's own coding of the configuration.
     var legacyConfiguration: CollectionConfiguration?
 
-    enum CodingKeys: String, CodingKey { case name, created, configuration }
+    enum CodingKeys: String, CodingKey { case type, name, created, configuration }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        _ = container.contains(.type)
         name = try container.decode(String.self, forKey: .name)
         created = try container.decode(WireDate.self, forKey: .created)
         if container.contains(.configuration) {
@@ -155,10 +158,13 @@ struct WireExportedMemory: Decodable {
     var collection: String
     var memory: WireNewMemory
 
-    enum CodingKeys: String, CodingKey { case collection }
+    enum CodingKeys: String, CodingKey { case type, collection, engineID = "engine_id" }
 
     init(from decoder: any Decoder) throws {
-        collection = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .collection)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        collection = try container.decode(String.self, forKey: .collection)
+        _ = try container.decodeIfPresent(String.self, forKey: .type)
+        _ = try container.decodeIfPresent(UInt32.self, forKey: .engineID)  // informational: imports assign new engine ids
         memory = try WireNewMemory(from: decoder)
     }
 
@@ -210,11 +216,12 @@ extension JSONLines {
         return TransferReport(collections: collections, memories: written, bytes: bytes, seconds: Date().timeIntervalSince(start))
     }
 
-    /// Reads an export into `store`: every line is parsed and checked first, then its collections are
-    /// created and its memories added in batches (see ``TradingMemoryStore/importCollections(_:memories:merge:batch:progress:)``).
+    /// Reads an export into `store`: every line is parsed and checked first (a refused file writes
+    /// nothing), then its collections are created and its memories added in batches; see
+    /// ``TradingMemoryStore/importCollections(_:memories:merge:skipExisting:batch:progress:)``.
     @discardableResult
-    public static func importExport(_ data: Data, into store: TradingMemoryStore, merge: Bool = false, batch: Int = 1_000,
-                                    progress: ((Int, Int) -> Void)? = nil) throws -> TransferReport {
+    public static func importExport(_ data: Data, into store: TradingMemoryStore, merge: Bool = false, skipExisting: Bool = false,
+                                    batch: Int = 1_000, progress: ((Int, Int) -> Void)? = nil) throws -> TransferReport {
         let start = Date()
         let lines = lines(data)
         guard let first = lines.first, let header = try? JSONDecoder().decode(WireExportHeader.self, from: first.bytes),
@@ -224,9 +231,10 @@ extension JSONLines {
         if header.formatVersion > Int(IndexFormat.version) || header.version > WireExportHeader.currentVersion {
             throw JSONLinesError(line: 1, reason: "exported by a newer Hindsight (format \(header.formatVersion), export version \(header.version))")
         }
-        let decoder = FastJSONDecoder()
+        let decoder = FastJSONDecoder(rejectsUnknownKeys: true)
         var collections: [ExportedCollection] = []
         var memories: [ImportedMemory] = []
+        var firstLines: [String: [String: Int]] = [:]  // collection → caller id → the line it first appeared on
         for (number, bytes) in lines.dropFirst() {
             let kind: String?
             do {
@@ -249,7 +257,13 @@ extension JSONLines {
                         throw JSONLinesError(line: number, reason: "the vector has \(vector.count) dimensions; '\(collection.name)' holds \(collection.configuration.dimension)")
                     }
                     let memory = exported.memory.newMemory(vector: vector)
-                    try TradingMemoryStore.validate(memory, index: number)
+                    try TradingMemoryStore.validate(memory, what: "line \(number)")
+                    if let callerID = memory.id {
+                        if let first = firstLines[collection.name, default: [:]][callerID] {
+                            throw JSONLinesError(line: number, reason: "caller id '\(callerID)' of '\(collection.name)' is on line \(first) already")
+                        }
+                        firstLines[collection.name, default: [:]][callerID] = number
+                    }
                     memories.append(ImportedMemory(collection: exported.collection, memory: memory, status: exported.memory.status ?? .live))
                 default:
                     throw JSONLinesError(line: number, reason: "unknown line type \(kind.map { "'\($0)'" } ?? "(none)")")
@@ -262,8 +276,9 @@ extension JSONLines {
                 throw JSONLinesError(line: number, reason: WireDecoding.describe(error))
             }
         }
-        try store.importCollections(collections, memories: memories, merge: merge, batch: batch, progress: progress)
-        return TransferReport(collections: collections.count, memories: memories.count, bytes: data.count,
+        let written = try store.importCollections(collections, memories: memories, merge: merge, skipExisting: skipExisting, batch: batch,
+                                                  progress: progress)
+        return TransferReport(collections: collections.count, memories: written, bytes: data.count,
                               seconds: Date().timeIntervalSince(start))
     }
 }

@@ -197,10 +197,52 @@ public struct UpdateRequest: Codable, Sendable {
     }
 }
 
-/// `POST /v1/collections/{name}/memories/delete`: by ids (caller or engine ids), or by filter.
+/// `POST /v1/collections/{name}/memories/delete`: exactly one of caller ids, engine ids, a filter
+/// that names at least one condition, or `"all": true`.
 public struct DeleteRequest: Codable, Sendable {
-    public var ids: [String]?
+    public var callerIDs: [String]?
+    public var engineIDs: [UInt32]?
     public var `where`: WireFilter?
+    /// Deletes every memory of the collection; the only way to do so with this request.
+    public var all: Bool?
+
+    enum CodingKeys: String, CodingKey { case callerIDs = "caller_ids", engineIDs = "engine_ids", `where`, all }
+
+    public init(callerIDs: [String]? = nil, engineIDs: [UInt32]? = nil, where filter: WireFilter? = nil, all: Bool? = nil) {
+        self.callerIDs = callerIDs
+        self.engineIDs = engineIDs
+        self.where = filter
+        self.all = all
+    }
+
+    /// What the request deletes.
+    public enum Selection: Sendable {
+        case callerIDs([String])
+        case engineIDs([UInt32])
+        case matching(MemoryFilter)
+        case all
+    }
+
+    /// The one selection the request makes.
+    /// - Throws: ``TradingMemoryError/invalidArgument(_:)`` when it makes none or several, when
+    ///   `all` is not `true`, or when the filter names no condition (it would match every memory).
+    public func selection() throws -> Selection {
+        let given = [callerIDs != nil, engineIDs != nil, self.where != nil, all != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw TradingMemoryError.invalidArgument("give exactly one of caller_ids, engine_ids, where and \"all\": true")
+        }
+        if let callerIDs { return .callerIDs(callerIDs) }
+        if let engineIDs { return .engineIDs(engineIDs) }
+        if let all {
+            guard all else { throw TradingMemoryError.invalidArgument("\"all\" deletes every memory and takes only true") }
+            return .all
+        }
+        let filter = try self.where!.filter()
+        guard !filter.isEmpty else {
+            throw TradingMemoryError.invalidArgument("an empty filter would match every memory; send \"all\": true to delete them all")
+        }
+        return .matching(filter)
+    }
 }
 
 /// `POST /v1/embed`.

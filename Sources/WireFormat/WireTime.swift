@@ -1,14 +1,31 @@
 public import Foundation
+public import TradingMemory
 
 /// Times on the wire: ISO 8601 strings (a date, or a date-time with a zone) or Unix seconds, the
 /// same at every boundary (HTTP, CLI, JSON Lines, exports).
 public enum WireTime {
     /// A date in JSON: an ISO 8601 date (`2024-05-01`), date-time (`2024-05-01T14:30:00Z`, with an
     /// offset or fractional seconds), or a number of seconds since 1970.
-    public static func parse(_ text: String) -> Date? {
+    /// Nil for anything else, and for a time outside ``TimeBounds`` (years 1 to 9999);
+    /// ``parseChecked(_:)`` says why.
+    public static func parse(_ text: String) -> Date? { try? parseChecked(text) }
+
+    /// ``parse(_:)``, with the reason a text is refused (a number that reads as milliseconds,
+    /// microseconds or nanoseconds since 1970 says so).
+    public static func parseChecked(_ text: String) throws(WireTimeError) -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(trimmed), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
-        return fastISO8601(trimmed)
+        if let seconds = Double(trimmed) { return try checked(seconds: seconds) }
+        guard let date = fastISO8601(trimmed) else {
+            throw WireTimeError(reason: "expected an ISO 8601 date (2024-05-01), a date-time with a zone (2024-05-01T14:30:00Z) or Unix seconds")
+        }
+        guard TimeBounds.contains(date) else { throw WireTimeError(reason: "years run from 0001 to 9999") }
+        return date
+    }
+
+    /// The time `seconds` after 1970, when ``TimeBounds`` holds it.
+    public static func checked(seconds: Double) throws(WireTimeError) -> Date {
+        if let problem = TimeBounds.problem(seconds: seconds) { throw WireTimeError(reason: problem) }
+        return Date(timeIntervalSince1970: seconds)
     }
 
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, parsed strictly (an impossible
@@ -98,6 +115,12 @@ public enum WireTime {
     }
 }
 
+/// Why a text or number is not a time the engine accepts.
+public struct WireTimeError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
 /// A time in JSON: decodes from an ISO 8601 string or a number of seconds since 1970, encodes as
 /// an ISO 8601 UTC string.
 public struct WireDate: Codable, Hashable, Sendable {
@@ -106,13 +129,16 @@ public struct WireDate: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let seconds = try? container.decode(Double.self) {
-            guard seconds.isFinite else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "a time must be finite") }
-            date = Date(timeIntervalSince1970: seconds)
-        } else if let text = try? container.decode(String.self), let parsed = WireTime.parse(text) {
-            date = parsed
-        } else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date or Unix seconds")
+        do throws(WireTimeError) {
+            if let seconds = try? container.decode(Double.self) {
+                date = try WireTime.checked(seconds: seconds)
+            } else if let text = try? container.decode(String.self) {
+                date = try WireTime.parseChecked(text)
+            } else {
+                throw WireTimeError(reason: "expected an ISO 8601 date or Unix seconds")
+            }
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.reason)
         }
     }
 
@@ -129,12 +155,12 @@ public struct WireDuration: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let seconds = try? container.decode(Double.self), seconds.isFinite, seconds >= 0 {
+        if let seconds = try? container.decode(Double.self), seconds.isFinite, seconds >= 0, seconds <= TimeBounds.longestDurationSeconds {
             self.seconds = seconds
         } else if let text = try? container.decode(String.self), let seconds = Self.parse(text) {
             self.seconds = seconds
         } else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected seconds or a duration such as \"90d\"")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected seconds or a duration such as \"90d\", at most 10000 years")
         }
     }
 
@@ -143,14 +169,18 @@ public struct WireDuration: Codable, Hashable, Sendable {
         try container.encode(seconds)
     }
 
-    /// A duration: a number with a unit `s`, `m`, `h`, `d`, `w` or `y` (365 days), or plain seconds.
+    /// A duration: a number with a unit `s`, `m`, `h`, `d`, `w` or `y` (365 days), or plain seconds;
+    /// nil unless finite and between 0 and 10,000 years.
     public static func parse(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "y": 31_536_000]
-        if let last = trimmed.last, let unit = units[last], let value = Double(trimmed.dropLast()), value.isFinite, value >= 0 {
-            return value * unit
+        var seconds: Double?
+        if let last = trimmed.last, let unit = units[last], let value = Double(trimmed.dropLast()) {
+            seconds = value * unit
+        } else if let value = Double(trimmed) {
+            seconds = value
         }
-        if let value = Double(trimmed), value.isFinite, value >= 0 { return value }
-        return nil
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds <= TimeBounds.longestDurationSeconds else { return nil }
+        return seconds
     }
 }

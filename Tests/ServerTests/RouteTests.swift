@@ -48,7 +48,12 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
                 "GET /v1/collections/{name}/decisions": ("/v1/collections/c/decisions", nil, 200),
                 "POST /v1/collections/{name}/decisions": ("/v1/collections/c/decisions", record("d2", time: "2024-02-02"), 201),
                 "POST /v1/collections/{name}/decisions/{id}/resolve": ("/v1/collections/c/decisions/d1/resolve", #"{"outcome":-0.01,"reflection":"too early","known_at":"2024-02-08"}"#, 200),
-                "POST /v1/collections/{name}/memories/delete": ("/v1/collections/c/memories/delete", #"{"ids":["m3"]}"#, 200),
+                "POST /v1/collections/{name}/memories/delete": ("/v1/collections/c/memories/delete", #"{"caller_ids":["m3"]}"#, 200),
+                // Engine ids: m1 is 0, m2 1, d1 2, m3 3, d2 4.
+                "GET /v1/collections/{name}/memories/by-engine-id/{engine_id}": ("/v1/collections/c/memories/by-engine-id/0", nil, 200),
+                "PATCH /v1/collections/{name}/memories/by-engine-id/{engine_id}": ("/v1/collections/c/memories/by-engine-id/0", #"{"quality":0.5}"#, 200),
+                "POST /v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve": ("/v1/collections/c/decisions/by-engine-id/4/resolve", #"{"reflection":"later"}"#, 200),
+                "DELETE /v1/collections/{name}/memories/by-engine-id/{engine_id}": ("/v1/collections/c/memories/by-engine-id/0", nil, 200),
                 "DELETE /v1/collections/{name}/memories/{id}": ("/v1/collections/c/memories/m2", nil, 200),
                 "DELETE /v1/collections/{name}/memories": ("/v1/collections/put-made/memories", nil, 200),
             ]
@@ -58,8 +63,10 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
                          "POST /v1/collections/{name}/query", "GET /v1/collections/{name}/memories/{id}",
                          "PATCH /v1/collections/{name}/memories/{id}", "GET /v1/collections/{name}/decisions",
                          "POST /v1/collections/{name}/decisions", "POST /v1/collections/{name}/decisions/{id}/resolve",
+                         "POST /v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve",
+                         "GET /v1/collections/{name}/memories/by-engine-id/{engine_id}", "PATCH /v1/collections/{name}/memories/by-engine-id/{engine_id}",
                          "POST /v1/collections/{name}/memories/delete", "DELETE /v1/collections/{name}/memories/{id}",
-                         "DELETE /v1/collections/{name}/memories"]
+                         "DELETE /v1/collections/{name}/memories/by-engine-id/{engine_id}", "DELETE /v1/collections/{name}/memories"]
             #expect(Set(order) == Set(requests.keys) && Set(order) == served, "every route has a request")
             for key in order {
                 let operation = try #require(documented.first { "\($0.method) \($0.path)" == key })

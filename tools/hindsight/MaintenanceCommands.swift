@@ -145,11 +145,19 @@ extension Hindsight {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read an export: create its collections and add its memories, in batches of one transaction each.",
-            discussion: "Every line is checked first. A collection that exists is an error unless --merge.")
+            discussion: "Every line is checked before anything is written: a refused file writes nothing. A collection that exists is an "
+                + "error unless --merge; with --merge, a memory whose caller id the collection holds is an error unless --skip-existing, which "
+                + "leaves it out (run an interrupted import again with --merge --skip-existing to complete it).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The export file, or - for standard input.") var jsonl: String
         @Flag(help: "Add to collections that exist (with the same dimension).") var merge = false
+        @Flag(name: .customLong("skip-existing"), help: "With --merge: leave out memories whose caller id the collection already holds.")
+        var skipExisting = false
         @Option(help: "Memories per transaction.") var batch: Int = 1_000
+
+        func validate() throws {
+            if skipExisting && !merge { throw ValidationError("--skip-existing goes with --merge.") }
+        }
 
         func run() throws {
             let data: Data
@@ -164,7 +172,9 @@ extension Hindsight {
             let store = try database.openStore()
             defer { store.close() }
             let progress = ProgressLine("importing")
-            let report = try JSONLines.importExport(data, into: store, merge: merge, batch: batch) { progress.update($0, $1) }
+            let report = try JSONLines.importExport(data, into: store, merge: merge, skipExisting: skipExisting, batch: batch) {
+                progress.update($0, $1)
+            }
             progress.finish()
             print(String(format: "imported %d collections, %d memories in %.1f s", report.collections, report.memories, report.seconds))
         }

@@ -28,6 +28,7 @@ extension Hindsight {
                 let vectors = try await embedTexts(unembedded.map { lines[$0].memory.situation }, with: embedder, for: info)
                 for (index, vector) in zip(unembedded, vectors) { lines[index].memory.vector = vector }
             }
+            for line in lines { try TradingMemoryStore.validate(line.memory.newMemory(vector: line.memory.vector!), what: "line \(line.line)") }
             let live = lines.filter { $0.memory.status != .pending }.map { $0.memory.newMemory(vector: $0.memory.vector!) }
             let pending = lines.filter { $0.memory.status == .pending }
             try store.add(live, to: collection, upsert: upsert)
@@ -49,7 +50,7 @@ extension Hindsight {
         @Option(help: "The query vector as a JSON array.") var vector: String?
         @Option(help: "The query situation as text, embedded by --embedder with the collection's model.") var text: String?
         @OptionGroup var embedding: EmbedderOptions
-        @Option(help: "Results to return.") var k: Int = 5
+        @Option(parsing: .unconditional, help: "Results to return.") var k: Int = 5
         @Option(help: "The ticker of the situation.") var ticker: String?
         @Option(help: "ticker, global, ticker-then-global or merged.") var mode: String?
         @Option(name: .customLong("k-ticker"), help: "ticker-then-global: results from the ticker's layer (default k).") var kTicker: Int?
@@ -126,7 +127,8 @@ extension Hindsight {
         static let configuration = CommandConfiguration(abstract: "Resolve a pending decision with its outcome and reflection.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The collection.") var collection: String
-        @Option(help: "The decision's id (its caller id, or the engine id).") var id: String
+        @Option(help: "The decision's caller id.") var id: String?
+        @Option(name: .customLong("engine-id"), help: "The decision's engine id (instead of --id).") var engineID: UInt32?
         @Option(help: "The realised return.") var outcome: Double?
         @Option(help: "The reflection written about the decision.") var reflection: String
         @Option(name: .customLong("known-at"), help: "When the outcome became known (default: now).") var knownAt: String?
@@ -135,7 +137,7 @@ extension Hindsight {
         func run() throws {
             let store = try database.openStore()
             defer { store.close() }
-            let memoryID = try resolveID(id, in: collection, store: store)
+            let memoryID = try resolveID(callerID: id, engineID: engineID, in: collection, store: store)
             let memory = try store.resolve(memoryID, in: collection, outcome: outcome, reflection: reflection,
                                            knownAt: try knownAt.map { try Arguments.date($0, option: "--known-at") }, quality: quality)
             print("resolved \(memory.callerID ?? "#\(memory.id)"): known at \(WireTime.format(memory.knownAt))")
@@ -164,13 +166,14 @@ extension Hindsight {
         static let configuration = CommandConfiguration(abstract: "Delete memories by id, ticker or date.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The collection.") var collection: String
-        @Option(help: "A memory id (caller id or engine id); repeatable.") var id: [String] = []
+        @Option(help: "A memory's caller id; repeatable.") var id: [String] = []
+        @Option(name: .customLong("engine-id"), help: "A memory's engine id; repeatable.") var engineID: [UInt32] = []
         @Option(help: "Every memory of this ticker.") var ticker: String?
         @Option(help: "Every memory whose situation is before this date.") var before: String?
 
         func validate() throws {
-            let chosen = [!id.isEmpty, ticker != nil, before != nil].filter { $0 }.count
-            guard chosen == 1 else { throw ValidationError("Give exactly one of --id, --ticker and --before.") }
+            let chosen = [!id.isEmpty, !engineID.isEmpty, ticker != nil, before != nil].filter { $0 }.count
+            guard chosen == 1 else { throw ValidationError("Give exactly one of --id, --engine-id, --ticker and --before.") }
         }
 
         func run() throws {
@@ -178,7 +181,9 @@ extension Hindsight {
             defer { store.close() }
             let deleted: Int
             if !id.isEmpty {
-                deleted = try store.delete(try id.map { try resolveID($0, in: collection, store: store) }, from: collection)
+                deleted = try store.delete(try id.map { try resolveID(callerID: $0, engineID: nil, in: collection, store: store) }, from: collection)
+            } else if !engineID.isEmpty {
+                deleted = try store.delete(try engineID.map { try resolveID(callerID: nil, engineID: $0, in: collection, store: store) }, from: collection)
             } else if let ticker {
                 deleted = try store.delete(matching: MemoryFilter(tickers: [ticker]), from: collection)
             } else {
@@ -189,13 +194,18 @@ extension Hindsight {
     }
 }
 
-/// A memory named on the command line: its caller id, else a number taken as the engine id.
-func resolveID(_ text: String, in collection: String, store: TradingMemoryStore) throws -> MemoryID {
-    if let id = try store.memoryID(callerID: text, in: collection) { return id }
-    if let raw = UInt32(text.hasPrefix("#") ? String(text.dropFirst()) : text), try store.memory(MemoryID(rawValue: raw), in: collection) != nil {
+/// A memory named on the command line by exactly one of its caller id and its engine id.
+func resolveID(callerID: String?, engineID: UInt32?, in collection: String, store: TradingMemoryStore) throws -> MemoryID {
+    switch (callerID, engineID) {
+    case (let text?, nil):
+        guard let id = try store.memoryID(callerID: text, in: collection) else { throw TradingMemoryError.unknownMemory(text) }
+        return id
+    case (nil, let raw?):
+        guard try store.memory(MemoryID(rawValue: raw), in: collection) != nil else { throw TradingMemoryError.unknownMemory("engine id \(raw)") }
         return MemoryID(rawValue: raw)
+    default:
+        throw ValidationError("Give exactly one of --id (a caller id) and --engine-id.")
     }
-    throw TradingMemoryError.unknownMemory(text)
 }
 
 /// Embeds `texts` for a collection: with the variant of `embedder` for the model the collection

@@ -38,15 +38,14 @@ struct DatabaseOptions: ParsableArguments {
 /// Parsing of dates and durations given on the command line.
 enum Arguments {
     static func date(_ text: String, option: String) throws -> Date {
-        guard let date = WireTime.parse(text) else {
-            throw ValidationError("\(option) takes an ISO 8601 date (2024-05-01), date-time or Unix seconds; got '\(text)'.")
+        do { return try WireTime.parseChecked(text) } catch {
+            throw ValidationError("\(option) takes an ISO 8601 date (2024-05-01), date-time or Unix seconds in years 1 to 9999; '\(text.prefix(40))': \(error).")
         }
-        return date
     }
 
     static func duration(_ text: String, option: String) throws -> Double {
         guard let seconds = WireDuration.parse(text), seconds > 0 else {
-            throw ValidationError("\(option) takes a positive duration such as 90d, 12h, 2w or 1y; got '\(text)'.")
+            throw ValidationError("\(option) takes a positive duration up to 10000 years, such as 90d, 12h, 2w or 1y; got '\(text.prefix(40))'.")
         }
         return seconds
     }

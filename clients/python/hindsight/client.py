@@ -101,8 +101,16 @@ class HindsightClient:
             body["texts"] = texts
         return self.request("POST", self._collection(name) + "/query", body)["results"]
 
-    def memory(self, name, memory_id):
-        return self.request("GET", self._collection(name) + "/memories/" + self._segment(memory_id))
+    def _memory_path(self, name, caller_id=None, engine_id=None, prefix="/memories/"):
+        """The path of one memory, named by exactly one of its caller id and its engine id."""
+        if (caller_id is None) == (engine_id is None):
+            raise ValueError("give exactly one of caller_id and engine_id")
+        if engine_id is not None:
+            return self._collection(name) + prefix + "by-engine-id/" + str(int(engine_id))
+        return self._collection(name) + prefix + self._segment(caller_id)
+
+    def memory(self, name, caller_id=None, engine_id=None):
+        return self.request("GET", self._memory_path(name, caller_id, engine_id))
 
     def recent(self, name, ticker=None, exclude_ticker=None, limit=10, as_of=None):
         query = {"ticker": ticker, "exclude_ticker": exclude_ticker, "limit": limit, "as_of": as_of}
@@ -111,8 +119,11 @@ class HindsightClient:
     def clear(self, name):
         return self.request("DELETE", self._collection(name) + "/memories")["deleted"]
 
-    def delete(self, name, ids=None, where=None):
-        body = {"ids": ids} if ids is not None else {"where": where}
+    def delete(self, name, caller_ids=None, engine_ids=None, where=None, all=False):
+        """Deletes by caller ids, by engine ids, by a non-empty filter, or every memory (all=True): exactly one."""
+        body = {key: value for key, value in (("caller_ids", caller_ids), ("engine_ids", engine_ids), ("where", where)) if value is not None}
+        if all:
+            body["all"] = True
         return self.request("POST", self._collection(name) + "/memories/delete", body)["deleted"]
 
     def record_decision(self, name, record):
@@ -121,9 +132,10 @@ class HindsightClient:
     def pending(self, name):
         return self.request("GET", self._collection(name) + "/decisions")["pending"]
 
-    def resolve(self, name, memory_id, reflection, outcome=None, known_at=None, quality=None, metadata=None):
+    def resolve(self, name, caller_id, reflection, outcome=None, known_at=None, quality=None, metadata=None, engine_id=None):
         body = {"reflection": reflection}
         for key, value in (("outcome", outcome), ("known_at", known_at), ("quality", quality), ("metadata", metadata)):
             if value is not None:
                 body[key] = value
-        return self.request("POST", self._collection(name) + "/decisions/" + self._segment(memory_id) + "/resolve", body)
+        path = self._memory_path(name, None if engine_id is not None else caller_id, engine_id, prefix="/decisions/")
+        return self.request("POST", path + "/resolve", body)
