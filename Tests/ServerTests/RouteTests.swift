@@ -185,8 +185,10 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
                 #expect(error?["code"] == code, "\(method) \(uri): \(String(describing: error))")
                 #expect(error?["message"]?.contains("situation x") != true, "no memory text in errors")
             }
-            // Unknown fields are ignored, not fatal.
-            #expect(try await client.call(.post, "/v1/collections/c/query", #"{"vectors":[\#(vector8)],"surprise":{"deep":[1,2]}}"#).status == 200)
+            // Unknown fields are refused, naming the field.
+            let surprise = try await client.call(.post, "/v1/collections/c/query", #"{"vectors":[\#(vector8)],"surprise":{"deep":[1,2]}}"#)
+            #expect(surprise.status == 400)
+            #expect((((surprise.body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String)?.contains("'surprise': unknown field") == true)
             let (_, json) = try await client.call(.get, "/v1/collections/c/count")
             #expect((json as? [String: Int]) == ["count": 1, "pending": 0], "no bad request wrote anything")
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }

@@ -11,8 +11,11 @@ import TradingMemory
             #expect(throws: TradingMemoryError.duplicateID("decision-1")) {
                 try store.add([memory(1, vector: axis(1), time: epoch2022, id: "decision-1")], to: "c")
             }
-            #expect(throws: TradingMemoryError.duplicateID("twice")) {
-                try store.add([memory(1, vector: axis(1), time: epoch2022, id: "twice"), memory(2, vector: axis(2), time: epoch2022, id: "twice")], to: "c")
+            for upsert in [false, true] {  // a repeat inside one batch is its own error, upsert or not
+                #expect(throws: TradingMemoryError.duplicateIDInBatch("twice")) {
+                    try store.add([memory(1, vector: axis(1), time: epoch2022, id: "twice"), memory(2, vector: axis(2), time: epoch2022, id: "twice")],
+                                  to: "c", upsert: upsert)
+                }
             }
             #expect(try store.collection("c").count == 1)
             let replaced = try store.add([memory(5, vector: axis(5), time: epoch2022, id: "decision-1")], to: "c", upsert: true)

@@ -181,3 +181,30 @@ def test_server_embeds_with_its_local_model(model_server):
     assert best["similarity"] > 0.6 and best["similarity"] > second["similarity"] + 0.3
     info = HindsightClient(model_server.url).embedder()
     assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
+
+
+def test_ids_deletes_and_hostile_values_are_explicit(server):
+    client = HindsightClient(server.url)
+    client.get_or_create_collection("c", dimension=3)
+    records = [{"id": "1", "time": "2024-01-02", "situation": "a", "vector": [1, 0, 0]},
+               {"id": "x", "time": "2024-01-03", "situation": "b", "vector": [0, 1, 0]},
+               {"id": "y", "ticker": "600519.SH", "time": "2024-01-04", "situation": "c", "vector": [0, 0, 1]}]
+    assert client.add("c", records) == [0, 1, 2]
+    # Caller id "1" and engine id 1 are different memories, named by different arguments.
+    assert client.memory("c", caller_id="1")["engine_id"] == 0
+    assert client.memory("c", engine_id=1)["caller_id"] == "x"
+    with pytest.raises(ValueError):
+        client.memory("c", caller_id="1", engine_id=1)
+    # A misspelt filter key, an empty filter and a millisecond time are refused and change nothing.
+    for where in ({"ticker": "600519.SH"}, {}):
+        with pytest.raises(HindsightError) as error:
+            client.delete("c", where=where)
+        assert error.value.status == 400
+    with pytest.raises(HindsightError) as error:
+        client.query("c", vectors=[[1, 0, 0]], as_of=1704153600000)
+    assert error.value.status == 400 and "milliseconds" in str(error.value)
+    assert client.count("c")["count"] == 3
+    assert client.delete("c", where={"tickers": ["600519.SH"]}) == 1
+    assert client.delete("c", engine_ids=[0]) == 1
+    assert client.delete("c", all=True) == 1
+    assert client.count("c")["count"] == 0
