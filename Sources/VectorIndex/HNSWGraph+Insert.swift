@@ -88,8 +88,11 @@ extension HNSWGraph {
 
     /// Inserts the vector `vectorID` as a new node; returns the node.
     func insert(vectorID: UInt32, context: SearchContext) -> UInt32 {
+        // A graph whose every node is deleted (its entry point is a tombstone only then: a delete
+        // hands the entry point to a live node when there is one) starts again from the new node.
+        let startsAfresh = header.entryPoint == IndexFormat.noNode || isDeleted(header.entryPoint)
         let (node, level) = addUnlinkedNode(vectorID: vectorID)
-        guard header.entryPoint != IndexFormat.noNode else {
+        guard !startsAfresh else {
             header.entryPoint = node
             header.maxLevel = level
             return node
@@ -132,7 +135,7 @@ extension HNSWGraph {
         var remaining = vectorIDs[...]
         var nodes: [UInt32] = []
         nodes.reserveCapacity(vectorIDs.count)
-        if header.entryPoint == IndexFormat.noNode, let first = remaining.first {
+        if header.entryPoint == IndexFormat.noNode || isDeleted(header.entryPoint), let first = remaining.first {
             nodes.append(insert(vectorID: first, context: context))
             remaining = remaining.dropFirst()
         }

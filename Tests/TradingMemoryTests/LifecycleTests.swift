@@ -29,6 +29,24 @@ import TradingMemory
         }
     }
 
+    /// Replacing a collection's only memory (its tickers' only one too) leaves graphs that verify
+    /// clean: the new memory becomes the entry point of graphs whose every node was deleted.
+    @Test func upsertingTheOnlyMemoryKeepsGraphsValid() throws {
+        try withTemporaryMemoryStore { store, _ throws in
+            try store.createCollection("c", configuration: CollectionConfiguration(dimension: 8))
+            for round in 0..<3 {
+                try store.add([memory(round, vector: axis(round), ticker: "600519.SH", time: epoch2022, id: "only")], to: "c", upsert: true)
+                let report = try store.verify()
+                #expect(report.clean, "round \(round): \(report.findings)")
+                let found = try store.recall(RecallQuery(vector: axis(round), k: 1, ticker: "600519.SH", mode: .ticker, asOf: epoch2022), in: "c")
+                #expect(found.map(\.memory.callerID) == ["only"] && found.first?.similarity ?? 0 > 0.99)
+            }
+            try store.delete([try #require(try store.memoryID(callerID: "only", in: "c"))], from: "c")
+            try store.add([memory(9, vector: axis(3), time: epoch2022, id: "again")], to: "c")
+            #expect(try store.verify().clean)
+        }
+    }
+
     @Test func dimensionMismatchAndBadVectorsLeaveTheCollectionUnchanged() throws {
         try withTemporaryMemoryStore { store, _ throws in
             try store.createCollection("c", configuration: CollectionConfiguration(dimension: 8))
