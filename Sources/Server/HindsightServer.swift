@@ -19,14 +19,19 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Embeds texts sent without vectors (`texts` in queries, records without `vector`, `/v1/embed`).
     public var embedder: (any Embedder)?
+    /// A connection that sends no request part for this long is closed: an idle keep-alive
+    /// connection, and one whose request head (line and headers) has not fully arrived this long
+    /// after it opened or after its last answer (a client trickling headers cannot hold it open).
+    public var idleTimeoutSeconds: Double
 
     public init(host: String = "127.0.0.1", port: Int = 8765, token: String? = nil, maxBodyBytes: Int = 32 << 20,
-                embedder: (any Embedder)? = nil) {
+                embedder: (any Embedder)? = nil, idleTimeoutSeconds: Double = 30) {
         self.host = host
         self.port = port
         self.token = token
         self.maxBodyBytes = maxBodyBytes
         self.embedder = embedder
+        self.idleTimeoutSeconds = idleTimeoutSeconds
     }
 }
 
@@ -51,6 +56,7 @@ public final class HindsightServer: Sendable {
     public func application(logger: Logger? = nil,
                             onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(router: router(),
+                    server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
                     configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                             serverName: "hindsight"),
                     onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -88,7 +88,8 @@ extension TradingMemoryStore {
     /// file with one atomic rename.
     ///
     /// Refuses to run (``DatabaseLock/LockError/inUse(_:)``) while another process has the
-    /// database open for writing. Readers may run: those that opened before the swap keep reading the
+    /// database open for writing, and (``TradingMemoryError/storage(_:)``, nothing changed) on a
+    /// database that ``verify(limit:progress:)`` does not find clean. Readers may run: those that opened before the swap keep reading the
     /// old file's last snapshot until they reopen. Killed at any point, it leaves either the old file
     /// (with some graphs already rebuilt, each in its own transaction) or the new one.
     public static func compact(path: String, rebuildThreshold: Double = 0.2,
@@ -102,6 +103,14 @@ extension TradingMemoryStore {
         do {
             let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(createIfMissing: false), lock: lock)
             defer { store.close() }
+            // A damaged database is never rewritten: compaction would carry the damage into the new
+            // file and drop the old one.
+            progress?("verifying")
+            let check = try store.verify(limit: 5)
+            guard check.clean else {
+                throw TradingMemoryError.storage("compact refuses a database that verify does not pass (\(check.findings.count) findings, "
+                    + "the first: \(check.findings[0])); nothing was changed: restore from a backup or export and import what can be read")
+            }
             for name in try store.collections().map(\.name) {
                 progress?("graphs of \(name)")
                 let counts = try store.write { writer, state -> (Int, Int) in

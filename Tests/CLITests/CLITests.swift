@@ -15,6 +15,8 @@ struct CLI {
         var status: Int32
         var output: String
         var error: String
+        /// Whether the process died on a signal (`status` is then the signal).
+        var signaled = false
     }
 
     @discardableResult
@@ -38,7 +40,7 @@ struct CLI {
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-                      error: String(decoding: error, as: UTF8.self))
+                      error: String(decoding: error, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
     }
 }
 

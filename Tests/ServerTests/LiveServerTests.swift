@@ -13,10 +13,11 @@ import Testing
 import TradingMemory
 
 /// Runs a real server on a free loopback port for the duration of `body`, then stops it gracefully.
-func withLiveServer(token: String? = nil, _ body: @escaping @Sendable (URL) async throws -> Void) async throws {
+func withLiveServer(token: String? = nil, idleTimeoutSeconds: Double = 30, _ body: @escaping @Sendable (URL) async throws -> Void) async throws {
     try await withTemporaryDirectory { path in
         let store = try TradingMemoryStore(path: path, options: EnvironmentOptions(durability: .none))
-        let server = HindsightServer(store: store, configuration: ServerConfiguration(port: 0, token: token, embedder: HashingEmbedder(dimension: 64)))
+        let server = HindsightServer(store: store, configuration: ServerConfiguration(port: 0, token: token, embedder: HashingEmbedder(dimension: 64),
+                                                                                      idleTimeoutSeconds: idleTimeoutSeconds))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { port in continuation.yield(port) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -70,6 +71,28 @@ func withLiveServer(token: String? = nil, _ body: @escaping @Sendable (URL) asyn
             let (embedded, _) = try await URLSession.shared.data(for: request)
             let json = try JSONSerialization.jsonObject(with: embedded) as! [String: Any]
             #expect(json["model"] as? String == "hashing-64" && (json["embeddings"] as? [[Double]])?.first?.count == 64)
+        }
+    }
+
+    /// A client that opens a connection and trickles half a request head, or sends nothing, is cut
+    /// off after the idle timeout; a client that completes its request in time is answered.
+    @Test func slowAndIdleConnectionsAreClosed() async throws {
+        try await withLiveServer(idleTimeoutSeconds: 0.5) { url in
+            let port = UInt16(url.port!)
+            for partial in ["", "GET /health HTTP/1.1\r\nHost: x\r\n"] {
+                let socket = try LoopbackSocket(port: port)
+                defer { socket.close() }
+                try socket.send(partial)
+                let start = ContinuousClock.now
+                let answer = try socket.readUntilClosed(limit: .seconds(5))
+                let waited = ContinuousClock.now - start
+                #expect(answer.isEmpty, "no answer to an incomplete request: \(answer)")
+                #expect(waited < .seconds(4), "closed by the server after the idle timeout, not by the test's limit (\(waited))")
+            }
+            let socket = try LoopbackSocket(port: port)
+            defer { socket.close() }
+            try socket.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(try socket.readUntilClosed(limit: .seconds(5)).hasPrefix("HTTP/1.1 200"))
         }
     }
 }

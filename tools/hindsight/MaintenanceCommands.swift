@@ -13,6 +13,7 @@ extension Hindsight {
         @Option(help: "Most findings to list.") var limit: Int = 1_000
 
         func run() throws {
+            if try CrashGuard.ranInChild("verify") { return }
             let store = try database.openStore(readOnly: true)
             defer { store.close() }
             let progress = ProgressLine("verifying")
@@ -64,8 +65,9 @@ extension Hindsight {
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Repair or rebuild graphs with tombstones, drop dead vectors, and write a compacted copy of the database in its place.",
-            discussion: "Refuses to run while another process has the database open for writing. The new file replaces the "
-                + "old one with an atomic rename; an interrupted compaction leaves a database that opens and verifies.")
+            discussion: "Refuses to run while another process has the database open for writing, and on a database that verify "
+                + "does not pass (nothing is changed). The new file replaces the old one with an atomic rename; an interrupted "
+                + "compaction leaves a database that opens and verifies.")
         @OptionGroup var database: DatabaseOptions
         @Option(name: .customLong("rebuild-threshold"), help: "Rebuild a graph whose tombstones are at least this fraction of its nodes; repair it otherwise.")
         var rebuildThreshold: Double = 0.2
@@ -76,6 +78,9 @@ extension Hindsight {
         }
 
         func run() throws {
+            // The check that the database is sound runs in a guarded child first, so that a file damaged
+            // badly enough to abort a reader is refused too; compaction verifies again itself.
+            try CrashGuard.verifyInChild(database: database)
             let progress = ProgressLine("compacting")
             let report = try TradingMemoryStore.compact(path: database.db, rebuildThreshold: rebuildThreshold) { progress.step($0) }
             progress.finish()
@@ -117,6 +122,7 @@ extension Hindsight {
         @Option(help: "Only this collection (repeatable).") var collection: [String] = []
 
         func run() throws {
+            if try CrashGuard.ranInChild("export") { return }
             let store = try database.openStore(readOnly: true)
             defer { store.close() }
             let output: FileHandle

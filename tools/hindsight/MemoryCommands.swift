@@ -97,6 +97,7 @@ extension Hindsight {
         }
 
         func run() async throws {
+            if try CrashGuard.ranInChild("query") { return }
             let store = try database.openStore(readOnly: true)
             defer { store.close() }
             var filter = MemoryFilter()

@@ -20,11 +20,17 @@ extension Hindsight {
         @Option(name: .customLong("token-file"), help: "File holding a bearer token that every route but /health requires.")
         var tokenFile: String?
         @Option(name: .customLong("max-body-mib"), help: "Largest request body, in MiB.") var maxBodyMiB: Int = 32
+        @Option(name: .customLong("idle-timeout-seconds"),
+                help: "Close a connection that sends no request part for this long: idle keep-alives, and request heads that have not fully arrived.")
+        var idleTimeoutSeconds: Double = 30
         @OptionGroup var embedding: EmbedderOptions
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
             guard maxBodyMiB >= 1 else { throw ValidationError("--max-body-mib must be at least 1.") }
+            guard idleTimeoutSeconds >= 0.1 && idleTimeoutSeconds <= 86_400 else {
+                throw ValidationError("--idle-timeout-seconds must be between 0.1 and 86400.")
+            }
         }
 
         func run() async throws {
@@ -38,7 +44,8 @@ extension Hindsight {
             }
             let store = try database.openStore()
             let server = HindsightServer(store: store, configuration: ServerConfiguration(
-                host: host, port: port, token: token, maxBodyBytes: maxBodyMiB << 20, embedder: try embedding.makeEmbedder()))
+                host: host, port: port, token: token, maxBodyBytes: maxBodyMiB << 20, embedder: try embedding.makeEmbedder(),
+                idleTimeoutSeconds: idleTimeoutSeconds))
             var logger = Logger(label: "hindsight.server")
             logger.logLevel = .notice
             let banner = "hindsight serving \(database.db) on http://\(host):"
