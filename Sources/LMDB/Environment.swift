@@ -295,7 +295,7 @@ public final class Environment: @unchecked Sendable {
                 let commit = mdb_txn_commit(txn)  // frees `txn`, even when it fails
                 gate.unlock()
                 if commit == MDB_MAP_FULL { try growMap(); continue }
-                try check(commit)
+                if commit != MDB_SUCCESS { throw committingError(commit) }
                 return result
             }
         }
@@ -305,6 +305,19 @@ public final class Environment: @unchecked Sendable {
     /// never blocks a cooperative thread on LMDB's writer lock. See ``write(_:)``.
     public func writeAsync<R: Sendable>(_ body: @escaping @Sendable (borrowing WriteTransaction) throws -> R) async throws -> R {
         try await writeQueue.run { try self.write(body) }
+    }
+
+    /// The error of a commit that failed. LMDB reports a write cut short by a full disk as `EIO`
+    /// (a short `pwrite`); when the filesystem holding the database has (almost) no space left, the
+    /// error says so, as `ENOSPC`. Either way the transaction was rolled back whole.
+    func committingError(_ code: Int32) -> LMDBError {
+        guard code == EIO || code == ENOSPC else { return LMDBError(code: code) }
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return LMDBError(code: code) }
+        let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
+        guard code == ENOSPC || free < 4 << 20 else { return LMDBError(code: code) }
+        return LMDBError(code: ENOSPC, context: "the filesystem holding \(path) has \(free) bytes free; "
+                         + "free some space and retry; the transaction was rolled back, nothing of it was written")
     }
 
     // MARK: - Map size
