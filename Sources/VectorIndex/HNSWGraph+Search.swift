@@ -127,17 +127,21 @@ extension HNSWGraph {
         var current = start
         var computed = 0
         var level = level
+        // Links past the node count (a damaged slot) are never followed, here and in searchLevel.
+        let nodeLimit = UInt32(header.nodeCount)
+        let linkCapacity = header.parameters.m0
         while level > stopLevel {
             var changed = true
             while changed {
                 changed = false
                 guard let slot = slot(current.node, level: level) else { break }
-                let count = LinkSlot.count(slot)
-                for index in 0..<count {
+                let count = min(LinkSlot.count(slot), linkCapacity)
+                for index in 0..<count where LinkSlot.link(slot, index) < nodeLimit {
                     hs_prefetch(vector(of: LinkSlot.link(slot, index)), space.vectorBytes, prefetchLinesPerVector)
                 }
                 for index in 0..<count {
                     let neighbor = LinkSlot.link(slot, index)
+                    guard neighbor < nodeLimit else { continue }
                     let d = distance(query, vector(of: neighbor))
                     computed += 1
                     if d < current.distance {
@@ -171,6 +175,7 @@ extension HNSWGraph {
         let dimension = space.header.dimension
         let kernel = DotProductKernel.best
         let identityPrefix = UInt32(header.identityPrefix)
+        let nodeLimit = UInt32(header.nodeCount)
 
         visited[Int(entry.node)] = tag
         var lowerBound = Float.infinity
@@ -196,7 +201,7 @@ extension HNSWGraph {
             var batch = 0
             for index in 0..<linkCount {
                 let neighbor = LinkSlot.link(slot, index)
-                if visited[Int(neighbor)] == tag { continue }
+                if neighbor >= nodeLimit || visited[Int(neighbor)] == tag { continue }
                 visited[Int(neighbor)] = tag
                 let vector = self.vector(of: neighbor, identityPrefix: identityPrefix)
                 hs_prefetch(vector, vectorBytes, prefetchLinesPerVector)
