@@ -179,7 +179,9 @@ struct RecallEngine {
         let boost: Double
 
         func score(similarity: Float, _ row: MemoryAttributes) -> Double {
-            var score = Double(similarity) * decay.factor(age: Double(nowMs - row.timeMs) / 1000)
+            // In Double: a time stored by an older build may lie far outside TimeBounds, and an Int64
+            // difference could overflow.
+            var score = Double(similarity) * decay.factor(age: (Double(nowMs) - Double(row.timeMs)) / 1000)
             if weightByQuality, !row.quality.isNaN { score *= Double(row.quality) }
             if let boostedTicker, row.tickerCode == boostedTicker { score *= boost }
             return score
