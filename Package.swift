@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -55,7 +56,9 @@ let package = Package(
         .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "TradingMemory", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "WireFormat", "AgentMemory", "TradingMemory", "Embedding", "LMDB", "TestSupport",
                                                         .product(name: "Hummingbird", package: "hummingbird"),
-                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLITests", dependencies: ["hindsight", "TestSupport", "Server", "TradingMemory", "LMDB",
                                                      .product(name: "Hummingbird", package: "hummingbird"),
                                                      .product(name: "HummingbirdTesting", package: "hummingbird")]),

@@ -106,14 +106,11 @@ public final class RemoteMemoryEngine: MemoryEngine {
         try await request("GET", collectionPath(name), as: WireCollection.self).info
     }
 
-    private struct IDs: Decodable { let ids: [UInt32] }
-    private struct SingleID: Decodable { let id: UInt32 }
-    private struct Deleted: Decodable { let deleted: Int }
 
     public func add(_ memories: [NewMemory], to collection: String, upsert: Bool) async throws -> [MemoryID] {
         let records = memories.map(Self.record)
         return try await request("POST", collectionPath(collection) + "/memories", body: try Self.body(AddMemoriesRequest(memories: records, upsert: upsert)),
-                                 as: IDs.self).ids.map(MemoryID.init(rawValue:))
+                                 as: WireIDs.self).ids.map(MemoryID.init(rawValue:))
     }
 
     public func recall(_ queries: [RecallQuery], in collection: String) async throws -> [[RecallResult]] {
@@ -127,7 +124,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
     }
 
     public func recordDecision(_ decision: NewMemory, in collection: String) async throws -> MemoryID {
-        MemoryID(rawValue: try await request("POST", collectionPath(collection) + "/decisions", body: Self.body(Self.record(decision)), as: SingleID.self).id)
+        MemoryID(rawValue: try await request("POST", collectionPath(collection) + "/decisions", body: Self.body(Self.record(decision)), as: WireID.self).id)
     }
 
     public func resolve(_ id: MemoryID, in collection: String, outcome: Double?, reflection: String, knownAt: Date?,
@@ -165,7 +162,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
     }
 
     public func removeAllMemories(from collection: String) async throws -> Int {
-        try await request("DELETE", collectionPath(collection) + "/memories", as: Deleted.self).deleted
+        try await request("DELETE", collectionPath(collection) + "/memories", as: WireDeleted.self).deleted
     }
 
     // MARK: Conversions

@@ -169,7 +169,7 @@ public final class HindsightServer: Sendable {
         if let token = configuration.token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
         add(.get, "/health") { _, _ in
-            try self.json(["status": "ok", "version": "0.1.0"])
+            try self.json(WireHealth(status: "ok", version: "0.1.0"))
         }
         add(.get, "/metrics") { _, _ in
             let collections = try await self.read { try self.store.collections() }
@@ -196,7 +196,7 @@ public final class HindsightServer: Sendable {
         // Collections
         add(.get, "/v1/collections") { _, _ in
             let collections = try await self.read { try self.store.collections() }
-            return try self.json(["collections": collections.map(WireCollection.init)])
+            return try self.json(WireCollections(collections: collections.map(WireCollection.init)))
         }
         add(.post, "/v1/collections") { request, _ in
             let body = try await self.decode(WireCollectionSettings.self, from: request)
@@ -223,12 +223,12 @@ public final class HindsightServer: Sendable {
         add(.delete, "/v1/collections/{name}") { _, context in
             let name = try Self.parameter("name", context)
             try await self.write { try self.store.dropCollection(name) }
-            return try self.json(["dropped": name])
+            return try self.json(WireDropped(dropped: name))
         }
         add(.get, "/v1/collections/{name}/count") { _, context in
             let name = try Self.parameter("name", context)
             let info = try await self.read { try self.store.collection(name) }
-            return try self.json(["count": info.count, "pending": info.pending])
+            return try self.json(WireCount(count: info.count, pending: info.pending))
         }
 
         // Memories
@@ -244,7 +244,7 @@ public final class HindsightServer: Sendable {
                 for decision in pending { ids.append(try self.store.recordDecision(decision, in: name)) }
                 return ids
             }
-            return try self.json(["ids": ids.map(\.rawValue)], status: .created)
+            return try self.json(WireIDs(ids: ids.map(\.rawValue)), status: .created)
         }
         add(.get, "/v1/collections/{name}/memories") { request, context in
             let name = try Self.parameter("name", context)
@@ -264,7 +264,7 @@ public final class HindsightServer: Sendable {
         add(.delete, "/v1/collections/{name}/memories") { _, context in
             let name = try Self.parameter("name", context)
             let deleted = try await self.write { try self.store.removeAllMemories(from: name) }
-            return try self.json(["deleted": deleted])
+            return try self.json(WireDeleted(deleted: deleted))
         }
         add(.post, "/v1/collections/{name}/memories/delete") { request, context in
             let name = try Self.parameter("name", context)
@@ -280,7 +280,7 @@ public final class HindsightServer: Sendable {
                 case .all: return try self.store.removeAllMemories(from: name)
                 }
             }
-            return try self.json(["deleted": deleted])
+            return try self.json(WireDeleted(deleted: deleted))
         }
         // One memory, addressed by its caller id (`{id}`) or by its engine id (`by-engine-id/{engine_id}`).
         for (path, lookup) in [("/v1/collections/{name}/memories/{id}", Self.byCallerID),
@@ -303,7 +303,7 @@ public final class HindsightServer: Sendable {
             add(.delete, path) { _, context in
                 let name = try Self.parameter("name", context)
                 let deleted = try await self.write { try self.store.delete([try lookup(self)(context, name)], from: name) }
-                return try self.json(["deleted": deleted])
+                return try self.json(WireDeleted(deleted: deleted))
             }
         }
 
@@ -330,7 +330,7 @@ public final class HindsightServer: Sendable {
             let record = try await self.decode(WireNewMemory.self, from: request)
             let decision = try await self.newMemories([record], collection: name)[0].memory
             let id = try await self.write { try self.store.recordDecision(decision, in: name) }
-            return try self.json(["id": id.rawValue], status: .created)
+            return try self.json(WireID(id: id.rawValue), status: .created)
         }
         add(.get, "/v1/collections/{name}/decisions") { _, context in
             let name = try Self.parameter("name", context)

@@ -251,12 +251,15 @@ public struct EmbedRequest: Codable, Sendable {
     public init(texts: [String]) { self.texts = texts }
 }
 
-/// The answer to `POST /v1/embed`.
+/// The answer to `POST /v1/embed` and `hindsight embed --json`: the model, the vectors' dimension,
+/// one vector per text, in order.
 public struct EmbedResponse: Codable, Sendable {
     public var model: String
+    public var dimension: Int
     public var embeddings: [[Float]]
     public init(model: String, embeddings: [[Float]]) {
         self.model = model
+        self.dimension = embeddings.first?.count ?? 0
         self.embeddings = embeddings
     }
 }

@@ -45,7 +45,23 @@ private let seeds: [(HTTPRequest.Method, String, J?)] = [
     (.post, "/v1/collections/c/memories/delete", .object([("where", filter)])),
     (.post, "/v1/collections/c/memories/delete", .object([("caller_ids", .array([.string("zz")]))])),
     (.delete, "/v1/collections/c/memories/by-engine-id/99", nil),
+    (.delete, "/v1/collections/c/memories/zz", nil),
+    (.patch, "/v1/collections/c/memories/by-engine-id/1", .object([("outcome", .raw("-0.02"))])),
+    (.post, "/v1/collections/c/decisions/by-engine-id/2/resolve", .object([("reflection", .string("r"))])),
+    (.delete, "/v1/collections/p/memories", nil),
+    (.delete, "/v1/collections/p", nil),
 ]
+
+/// The route pattern a seed path exercises (`{name}`, `{id}`, `{engine_id}` for the concrete segments).
+private func pattern(_ path: String) -> String {
+    var segments = path.split(separator: "?")[0].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    if segments.count > 3, segments[1] == "v1", segments[2] == "collections" { segments[3] = "{name}" }
+    for index in segments.indices.dropFirst(4) where segments[index - 1] == "memories" || segments[index - 1] == "decisions" {
+        if !["delete", "by-engine-id"].contains(segments[index]) { segments[index] = "{id}" }
+    }
+    for index in segments.indices.dropFirst() where segments[index - 1] == "by-engine-id" { segments[index] = "{engine_id}" }
+    return segments.joined(separator: "/")
+}
 
 
 private let hostileSegments = ["..", "%2e%2e", "%00", "%FF", String(repeating: "n", count: 300), "a%2Fb", "-1", "4294967296", "c?x", "%F0%9F%99%82"]
@@ -64,6 +80,9 @@ private let hostileSegments = ["..", "%2e%2e", "%00", "%FF", String(repeating: "
     @Test(arguments: [2026, 168, 600519])
     func hostileRequestsNeverCrashNorChangeAnything(seed: UInt64) async throws {
         try await withServer { server, client in
+            // Every route the server has is among the seeds.
+            let seeded = Set(seeds.map { "\($0.0.rawValue) \(pattern($0.1))" })
+            for route in server.routes() { #expect(seeded.contains("\(route.method) \(route.path)"), "no seed for \(route.method) \(route.path)") }
             let setup: [(HTTPRequest.Method, String, String)] = [
                 (.post, "/v1/collections", #"{"name":"c","dimension":8,"decay":{"half_life":"30d"}}"#),
                 (.post, "/v1/collections/c/memories", J.object([("memories", .array([record("a"), record("b")]))]).text),

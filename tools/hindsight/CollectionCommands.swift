@@ -60,7 +60,7 @@ extension Hindsight {
                 defer { store.close() }
                 let collections = try store.collections()
                 if json {
-                    try JSONOutput.print(["collections": collections.map(WireCollection.init)])
+                    try JSONOutput.print(WireCollections(collections: collections.map(WireCollection.init)))
                     return
                 }
                 if collections.isEmpty { print("no collections") }

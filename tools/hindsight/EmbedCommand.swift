@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import WireFormat
 
 extension Hindsight {
     struct Embed: ParsableCommand {
@@ -27,13 +28,7 @@ extension Hindsight {
             let embedder = try model.load()
             let vectors = embedder.embedSynchronously(all)
             if json {
-                var output = "{\"model\":\(jsonString(embedder.model)),\"dimension\":\(embedder.dimension),\"embeddings\":["
-                for (index, vector) in vectors.enumerated() {
-                    if index > 0 { output += "," }
-                    output += "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
-                }
-                output += "]}\n"
-                FileHandle.standardOutput.write(Data(output.utf8))
+                try JSONOutput.print(EmbedResponse(model: embedder.model, embeddings: vectors))
                 return
             }
             print("\(embedder.model): \(embedder.dimension) dimensions, kernel \(embedder.kernel)")
@@ -44,21 +39,4 @@ extension Hindsight {
             }
         }
     }
-}
-
-/// `text` as a JSON string literal.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import WireFormat
 
 extension Hindsight {
     struct ModelCommand: ParsableCommand {
@@ -52,9 +53,10 @@ extension Hindsight {
                     ("pooling", directory.pooling.rawValue), ("max_sequence_length", "\(directory.maxSequenceLength)"),
                 ]
                 if json {
-                    let numeric: Set = ["dimension", "layers", "attention_heads", "intermediate_size", "vocabulary", "max_sequence_length"]
-                    let body = fields.map { key, value in "\"\(key)\":" + (numeric.contains(key) ? value : jsonString(value)) }
-                    print("{" + body.joined(separator: ",") + "}")
+                    try JSONOutput.print(WireModelInfo(path: directory.path, name: directory.defaultName, dimension: c.hiddenSize, layers: c.layers,
+                                                       attentionHeads: c.attentionHeads, intermediateSize: c.intermediateSize,
+                                                       vocabulary: c.vocabularySize, pooling: directory.pooling.rawValue,
+                                                       maxSequenceLength: directory.maxSequenceLength))
                 } else {
                     for (key, value) in fields { print("\(key.replacingOccurrences(of: "_", with: " ")): \(value)") }
                 }

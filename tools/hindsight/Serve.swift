@@ -20,6 +20,9 @@ extension Hindsight {
         @Option(name: .customLong("token-file"), help: "File holding a bearer token that every route but /health requires.")
         var tokenFile: String?
         @Option(name: .customLong("max-body-mib"), help: "Largest request body, in MiB.") var maxBodyMiB: Int = 32
+        @Option(name: .customLong("port-file"),
+                help: "Write the bound address (http://host:port) to this file once listening (atomically), so that a server started with --port 0 can be found.")
+        var portFile: String?
         @Option(name: .customLong("idle-timeout-seconds"),
                 help: "Close a connection that sends no request part for this long: idle keep-alives, and request heads that have not fully arrived.")
         var idleTimeoutSeconds: Double = 30
@@ -50,7 +53,15 @@ extension Hindsight {
             logger.logLevel = .notice
             let banner = "hindsight serving \(database.db) on http://\(host):"
             let suffix = token == nil ? "" : " (bearer token required)"
+            if embedding.kind == "none" {
+                logger.warning("serving without an embedder: requests that send texts instead of vectors will fail (start with --embedder local)")
+            }
+            let portFile = self.portFile, host = self.host
             let app = server.application(logger: logger) { port in
+                if let portFile {
+                    // Atomically: a reader never sees half an address.
+                    try? Data("http://\(host):\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)
+                }
                 FileHandle.standardOutput.write(Data("\(banner)\(port)\(suffix)\n".utf8))
             }
             try await app.runService()
