@@ -9,6 +9,27 @@ from .embedding import resolve_embedder
 
 log = logging.getLogger("hindsight")
 
+# The causes of failed recalls already warned about in this process: the first of each is a
+# WARNING that says how to fix it; repeats are DEBUG.
+_warned_causes = set()
+
+
+def _failure_advice(error, server_url):
+    """(cause, what to do) for an error of a recall."""
+    if isinstance(error, HindsightError):
+        if error.status == 0:
+            return ("transport", "cannot reach the Hindsight server at %s (%s): start it (`hindsight serve --db DIR --embedder local`) "
+                    "or set server_url / HINDSIGHT_URL to where it runs" % (server_url, error))
+        if error.status == 401:
+            return ("token", "the server at %s refused the bearer token: set token / HINDSIGHT_TOKEN to the one in its --token-file" % server_url)
+        if error.code == "no_embedder":
+            return ("no_embedder", "the server at %s has no embedder to turn situations into vectors: start it with `--embedder local` "
+                    "(after `hindsight model fetch`), or pass an embedding callable in the config" % server_url)
+        if error.code == "embedding_model_mismatch":
+            return ("model", "%s: embed with the collection's model, or recall into a collection of this model's name" % error)
+        return (error.code, str(error))
+    return ("embedder", "the embedder failed (%s): check its configuration" % error)
+
 
 def _iso(value):
     """An ISO 8601 string for a date, datetime, string or Unix seconds (None stays None)."""
@@ -49,7 +70,9 @@ class FinancialSituationMemory:
     - ``as_of``: the simulated date of a back-test (nothing known later is returned);
     - ``decay``: ``{"half_life": "90d"}``, ``{"shape": "gauss", "scale": "30d"}``, or a half-life in days;
     - ``embedding``: a callable ``text -> list[float]``, ``{"provider": "server"}`` (the default: the
-      server embeds), or ``{"provider": "openai", "base_url": ..., "model": ..., "api_key": ...}``.
+      server embeds), or ``{"provider": "openai", "base_url": ..., "model": ..., "api_key": ...}``;
+    - ``strict``: raise from ``get_memories`` instead of returning ``[]`` when a recall fails (by
+      default the first failure of each cause in a process is logged as a WARNING saying how to fix it).
     """
 
     def __init__(self, name, config=None, **kw):
@@ -65,6 +88,7 @@ class FinancialSituationMemory:
         self.as_of = settings.get("as_of")
         self.decay = _decay(settings.get("decay"))
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
+        self.strict = bool(settings.get("strict", False))
         self._ready = False
 
     # -- collection -----------------------------------------------------------------------------
@@ -116,12 +140,18 @@ class FinancialSituationMemory:
                 results = self.client.query(self.collection, vectors=vectors, **options)[0]
             else:
                 results = self.client.query(self.collection, texts=[current_situation], **options)[0]
-        except HindsightError as error:
-            level = logging.DEBUG if error.code == "unknown_collection" else logging.WARNING
-            log.log(level, "get_memories(%s) returned no memories: %s", self.collection, error)
-            return []
-        except Exception as error:  # the embedder or anything else: never break the agent
-            log.warning("get_memories(%s) returned no memories: %s", self.collection, error)
+        except Exception as error:  # the server, the embedder or anything else: never break the agent
+            if isinstance(error, HindsightError) and error.code == "unknown_collection":
+                log.debug("get_memories(%s): no memories yet (the collection is made by the first add)", self.collection)
+                if self.strict:
+                    raise
+                return []
+            if self.strict:
+                raise
+            cause, advice = _failure_advice(error, self.client.server_url)
+            level = logging.DEBUG if cause in _warned_causes else logging.WARNING
+            _warned_causes.add(cause)
+            log.log(level, "get_memories(%s) returned no memories: %s", self.collection, advice)
             return []
         matches = []
         for result in results[:n_matches]:
@@ -136,6 +166,36 @@ class FinancialSituationMemory:
         if len(matches) < n_matches:
             log.debug("get_memories(%s): %d of %d matches available", self.collection, len(matches), n_matches)
         return matches
+
+    def health(self):
+        """The state of what recalls need: ``{"server": ..., "collection": ..., "embedder": ...}``,
+        each a dict with ``ok`` and what was found, or the error and how to fix it."""
+        url = self.client.server_url
+        try:
+            server = dict(self.client.health(), ok=True, url=url)
+        except Exception as error:
+            unreachable = {"ok": False, "error": "the server is unreachable"}
+            embedder = unreachable if self.embedder.server_side else {"ok": True, "model": self.embedder.model, "where": "client"}
+            return {"server": {"ok": False, "url": url, "error": _failure_advice(error, url)[1]},
+                    "collection": dict(unreachable, name=self.collection), "embedder": embedder}
+        try:
+            counts = self.client.count(self.collection)
+            collection = {"ok": True, "name": self.collection, "exists": True, "count": counts["count"], "pending": counts["pending"]}
+        except HindsightError as error:
+            if error.code == "unknown_collection":
+                collection = {"ok": True, "name": self.collection, "exists": False, "note": "made by the first add"}
+            else:
+                collection = {"ok": False, "name": self.collection, "error": _failure_advice(error, url)[1]}
+        if not self.embedder.server_side:
+            embedder = {"ok": True, "model": self.embedder.model, "where": "client"}
+        else:
+            try:
+                answer = self.client.embedder()
+                embedder = {"ok": True, "model": answer["model"], "dimension": answer["dimension"], "where": "server"}
+            except HindsightError as error:
+                cause = HindsightError(str(error), error.status, "no_embedder") if error.status == 404 else error
+                embedder = {"ok": False, "where": "server", "error": _failure_advice(cause, url)[1]}
+        return {"server": server, "collection": collection, "embedder": embedder}
 
     def count(self):
         """Live memories (0 before the first add)."""

@@ -208,3 +208,44 @@ def test_ids_deletes_and_hostile_values_are_explicit(server):
     assert client.delete("c", engine_ids=[0]) == 1
     assert client.delete("c", all=True) == 1
     assert client.count("c")["count"] == 0
+
+
+def test_failed_recalls_say_why_once_and_strict_raises(server, caplog):
+    import hindsight.memory as memory_module
+    memory_module._warned_causes.clear()
+    down = FinancialSituationMemory("c", server_url="http://127.0.0.1:9")
+    with caplog.at_level(logging.DEBUG, logger="hindsight"):
+        assert down.get_memories("x") == [] and down.get_memories("y") == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, "the first failure of a cause warns, repeats are DEBUG"
+    assert "cannot reach the Hindsight server at http://127.0.0.1:9" in warnings[0].getMessage()
+    assert "hindsight serve" in warnings[0].getMessage() and "HINDSIGHT_URL" in warnings[0].getMessage()
+    with pytest.raises(HindsightError):
+        FinancialSituationMemory("c", server_url="http://127.0.0.1:9", strict=True).get_memories("x")
+    health = down.health()
+    assert health["server"]["ok"] is False and "cannot reach" in health["server"]["error"]
+
+    ok = FinancialSituationMemory("c", server_url=server.url)
+    assert ok.health()["collection"] == {"ok": True, "name": "c", "exists": False, "note": "made by the first add"}
+    ok.add_situations(SITUATIONS[:1])
+    report = ok.health()
+    assert report["server"]["ok"] and report["collection"]["count"] == 1 and report["embedder"]["where"] == "server"
+
+
+def test_a_server_without_embedder_and_a_wrong_token_are_named(caplog):
+    import hindsight.memory as memory_module
+    memory_module._warned_causes.clear()
+    plain = Server(embedder="none")
+    guarded = Server(token="right")
+    try:
+        HindsightClient(plain.url).get_or_create_collection("c", dimension=8)
+        with caplog.at_level(logging.WARNING, logger="hindsight"):
+            assert FinancialSituationMemory("c", server_url=plain.url).get_memories("x") == []
+            assert FinancialSituationMemory("c", server_url=guarded.url, token="wrong").get_memories("x") == []
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("has no embedder" in m and "--embedder local" in m for m in messages), messages
+        assert any("refused the bearer token" in m and "HINDSIGHT_TOKEN" in m for m in messages), messages
+        assert FinancialSituationMemory("c", server_url=plain.url).health()["embedder"]["ok"] is False
+    finally:
+        plain.stop()
+        guarded.stop()
