@@ -1,5 +1,5 @@
 public import Foundation
-import LMDB
+import Dispatching
 public import TradingMemory
 
 /// What the agent client needs from the engine: the same calls in-process or over HTTP.

@@ -1,4 +1,5 @@
 import Dispatch
+import Dispatching
 import Foundation
 import Synchronization
 
@@ -129,9 +130,7 @@ public final class BertEmbedder: Embedder {
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
-        return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.embedSynchronously(texts)) }
-        }
+        return await queue.run { self.embedSynchronously(texts) }
     }
 
     /// ``embed(_:)`` on the calling thread (and `threads - 1` helpers).

@@ -1,5 +1,6 @@
 internal import CLMDB
 import Dispatch
+import Dispatching
 import Synchronization
 
 #if canImport(Glibc)

@@ -2,7 +2,7 @@ public import Embedding
 import WireFormat
 import FastJSON
 import Foundation
-import LMDB
+import Dispatching
 public import Hummingbird
 public import Logging
 import NIOCore
