@@ -180,7 +180,7 @@ public final class AgentMemory: Sendable {
     public func storeDecision(ticker: String, date: Date, decision: String, situation: String? = nil) async throws -> MemoryID {
         let text = situation ?? decision
         let vector = try await vectors([text])[0]
-        let memory = NewMemory(id: Self.decisionID(ticker: ticker, date: date), ticker: ticker, time: date, situation: text,
+        let memory = NewMemory(callerID: Self.decisionID(ticker: ticker, date: date), ticker: ticker, time: date, situation: text,
                                reflection: "", action: DecisionDates.action(in: decision),
                                metadata: ["decision": .string(decision)], vector: vector)
         return try await engine.recordDecision(memory, in: collection)

@@ -168,7 +168,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
     // MARK: Conversions
 
     static func record(_ memory: NewMemory) -> WireNewMemory {
-        WireNewMemory(callerID: memory.id, ticker: memory.ticker, time: memory.time, knownAt: memory.knownAt, situation: memory.situation,
+        WireNewMemory(callerID: memory.callerID, ticker: memory.ticker, time: memory.time, knownAt: memory.knownAt, situation: memory.situation,
                       reflection: memory.reflection, action: memory.action, outcome: memory.outcome, quality: memory.quality,
                       metadata: memory.metadata, vector: memory.vector)
     }

@@ -107,7 +107,7 @@ extension TradingMemoryStore {
                     throw TradingMemoryError.dimensionMismatch(collection: collection.name, expected: collection.configuration.dimension,
                                                                actual: imported.memory.vector.count)
                 }
-                if let callerID = imported.memory.id {
+                if let callerID = imported.memory.callerID {
                     guard seen[collection.name]!.insert(callerID).inserted else { throw TradingMemoryError.duplicateIDInBatch(callerID) }
                     if let entry = existing[collection.name],
                        try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, reader.transaction) != nil {

@@ -21,7 +21,7 @@ extension MemoryWriteState {
                 throw TradingMemoryError.dimensionMismatch(collection: name, expected: dimension, actual: memory.vector.count)
             }
             try Self.validate(memory, what: "memory \(index + 1) of \(memories.count)")
-            if let id = memory.id {
+            if let id = memory.callerID {
                 guard callerIDs.insert(id).inserted else { throw TradingMemoryError.duplicateIDInBatch(id) }
             }
         }
@@ -47,7 +47,7 @@ extension MemoryWriteState {
             let actionCode = memory.action.map { ensureActionCode($0, in: &entry) } ?? 0
             let timeMs = memory.time.milliseconds
             let knownAtMs = (memory.knownAt ?? memory.time).milliseconds
-            let stored = StoredMemory(callerID: memory.id, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
+            let stored = StoredMemory(callerID: memory.callerID, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
                                       situation: memory.situation, reflection: memory.reflection, action: memory.action,
                                       outcome: memory.outcome, quality: memory.quality, metadata: memory.metadata,
                                       status: status, reinforcements: max(0, memory.reinforcements))
@@ -56,7 +56,7 @@ extension MemoryWriteState {
                                                quality: memory.quality.map(Float.init) ?? .nan, tickerCode: tickerCode,
                                                actionCode: actionCode, flags: status == .live ? MemoryAttributes.live : MemoryAttributes.pending),
                               of: id, entry, writer)
-            if let callerID = memory.id {
+            if let callerID = memory.callerID {
                 try writer.transaction.put(integer: id.rawValue, for: Keys.callerID(entry.id, callerID),
                             in: databases.callerIDs)
             }
@@ -89,7 +89,7 @@ extension MemoryWriteState {
     /// metadata and the vector (not its dimension); `what` names the memory in errors.
     static func validate(_ memory: NewMemory, what: String) throws {
         do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("\(what): \(error)") }
-        if let id = memory.id {
+        if let id = memory.callerID {
             guard !id.isEmpty, id.utf8.count <= Keys.maxCallerIDBytes else {
                 throw TradingMemoryError.invalidArgument("\(what): ids are 1 to \(Keys.maxCallerIDBytes) bytes")
             }

@@ -54,8 +54,8 @@ public enum MetadataValue: Hashable, Sendable, Codable, CustomStringConvertible 
 
 /// A memory to add: a market situation, the lesson learned from it, and its vector.
 public struct NewMemory: Sendable, Hashable {
-    /// The caller's id, unique in the collection (optional).
-    public var id: String?
+    /// The caller id: the caller's name for the memory, unique in the collection (optional).
+    public var callerID: String?
     /// The ticker the memory is about; nil for a market-wide memory.
     public var ticker: String?
     /// The date of the situation.
@@ -80,10 +80,10 @@ public struct NewMemory: Sendable, Hashable {
     /// Near-duplicates already merged into this memory (kept by export and import).
     public var reinforcements: Int = 0
 
-    public init(id: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String,
+    public init(callerID: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String,
                 reflection: String, action: String? = nil, outcome: Double? = nil, quality: Double? = nil,
                 metadata: [String: MetadataValue] = [:], vector: [Float]) {
-        self.id = id
+        self.callerID = callerID
         self.ticker = ticker
         self.time = time
         self.knownAt = knownAt

@@ -258,7 +258,7 @@ extension JSONLines {
                     }
                     let memory = exported.memory.newMemory(vector: vector)
                     try TradingMemoryStore.validate(memory, what: "line \(number)")
-                    if let callerID = memory.id {
+                    if let callerID = memory.callerID {
                         if let first = firstLines[collection.name, default: [:]][callerID] {
                             throw JSONLinesError(line: number, reason: "caller id '\(callerID)' of '\(collection.name)' is on line \(first) already")
                         }

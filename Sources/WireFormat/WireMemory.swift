@@ -55,7 +55,7 @@ public struct WireNewMemory: Decodable, Hashable, Sendable {
 
     /// The memory to add, with `vector` (this record's, or one computed by the caller).
     public func newMemory(vector: [Float]) -> NewMemory {
-        var memory = NewMemory(id: callerID, ticker: ticker, time: time.date, knownAt: knownAt?.date, situation: situation,
+        var memory = NewMemory(callerID: callerID, ticker: ticker, time: time.date, knownAt: knownAt?.date, situation: situation,
                                reflection: reflection ?? "", action: action, outcome: outcome, quality: quality, metadata: metadata ?? [:],
                                vector: vector)
         memory.reinforcements = reinforcements ?? 0

@@ -72,7 +72,7 @@ import WireFormat
             }
             // And it still takes writes: a new memory in the old database.
             let vector = expected.cases[0].vector
-            try store.add([NewMemory(id: "after", ticker: "BRK.B", time: Date(timeIntervalSince1970: 1_712_000_000), situation: "new",
+            try store.add([NewMemory(callerID: "after", ticker: "BRK.B", time: Date(timeIntervalSince1970: 1_712_000_000), situation: "new",
                                      reflection: "new lesson", vector: vector)], to: "trader")
             #expect(try store.verify().clean)
         }

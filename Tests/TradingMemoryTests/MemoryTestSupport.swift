@@ -19,7 +19,7 @@ let epoch2022 = Date(timeIntervalSince1970: 1_640_995_200)  // 2022-01-01
 func memory(_ index: Int, vector: [Float], ticker: String? = nil, time: Date, knownAt: Date? = nil, id: String? = nil,
             action: String? = "BUY", outcome: Double? = nil, quality: Double? = nil,
             metadata: [String: MetadataValue] = [:]) -> NewMemory {
-    NewMemory(id: id, ticker: ticker, time: time, knownAt: knownAt, situation: "situation \(index)", reflection: "lesson \(index)",
+    NewMemory(callerID: id, ticker: ticker, time: time, knownAt: knownAt, situation: "situation \(index)", reflection: "lesson \(index)",
               action: action, outcome: outcome, quality: quality, metadata: metadata, vector: vector)
 }
 

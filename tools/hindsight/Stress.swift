@@ -36,7 +36,7 @@ extension Hindsight {
             var next = 0, lastCompaction = Date(), compactions = 0
             while Date() < end {
                 let memories = (0..<batch).map { index in
-                    NewMemory(id: "b\(next)-\(index)", ticker: "T\(next % 5)", time: Date(timeIntervalSince1970: Double(1_700_000_000 + next)),
+                    NewMemory(callerID: "b\(next)-\(index)", ticker: "T\(next % 5)", time: Date(timeIntervalSince1970: Double(1_700_000_000 + next)),
                               situation: "batch \(next) item \(index)", reflection: "lesson", metadata: ["batch": .number(Double(next))],
                               vector: vector(next * 1_000 + index))
                 }
