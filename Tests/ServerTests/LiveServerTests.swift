@@ -94,10 +94,10 @@ func withLiveServer(token: String? = nil, idleTimeoutSeconds: Double = 30, _ bod
                 defer { socket.close() }
                 try socket.send(partial)
                 let start = ContinuousClock.now
-                let answer = try socket.readUntilClosed(limit: .seconds(10))
+                let answer = try socket.readUntilClosed(limit: .seconds(20))
                 let waited = ContinuousClock.now - start
                 #expect(answer.isEmpty, "no answer to an incomplete request: \(answer)")
-                #expect(waited < .seconds(8), "closed by the server after the idle timeout, not by the test's limit (\(waited))")
+                #expect(waited < .seconds(15), "closed by the server after the idle timeout, not by the test's limit (\(waited))")
             }
         }
     }
