@@ -151,4 +151,24 @@ extension TradingMemoryStore {
         }
         return memories.count
     }
+
+    /// Rebuilds collection `name` with `configuration` (a new embedding model and dimension, say) and
+    /// `memories` — every memory of the collection, live and pending, with new vectors — durably:
+    /// they are written to a staging collection in batches, then one transaction drops the old
+    /// collection and gives the staging one its name. Killed before that transaction, the old
+    /// collection is intact (the staging one is cleared by the next run); after it, only the new one
+    /// exists. Caller ids, times, texts, outcomes, metadata and reinforcements are kept; engine ids
+    /// are assigned anew. Returns the memories written.
+    @discardableResult
+    public func replaceCollection(_ name: String, configuration: CollectionConfiguration, memories: [ImportedMemory], batch: Int = 1_000,
+                                  progress: ((Int, Int) -> Void)? = nil) throws -> Int {
+        let original = try collection(name)
+        let staging = "replacing:\(try read { reader, snapshot in try snapshot.collection(name, reader).id })"
+        if (try? collection(staging)) != nil { try dropCollection(staging) }  // left by an interrupted run
+        let moved = memories.map { ImportedMemory(collection: staging, memory: $0.memory, status: $0.status) }
+        let written = try importCollections([ExportedCollection(name: staging, created: original.created, configuration: configuration)],
+                                            memories: moved, merge: false, batch: batch, progress: progress)
+        try write { writer, state in try state.replaceCollection(name, with: staging, writer) }
+        return written
+    }
 }

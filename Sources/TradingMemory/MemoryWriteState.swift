@@ -64,6 +64,17 @@ final class MemoryWriteState {
         droppedCollections.insert(entry.id)
     }
 
+    /// Drops collection `name` and gives `replacement` its name, in the caller's transaction.
+    func replaceCollection(_ name: String, with replacement: String, _ writer: borrowing IndexWriter) throws {
+        var entry = try collection(replacement, writer)
+        try dropCollection(name, writer)
+        try writer.transaction.delete(replacement, in: databases.collections)
+        collections[replacement] = nil
+        dirtyCollections.remove(replacement)
+        entry.name = name
+        save(entry)
+    }
+
     // MARK: Attributes
 
     func attributes(_ entry: CatalogEntry, _ writer: borrowing IndexWriter) throws -> ChunkStore {

@@ -253,3 +253,27 @@ private func snapshot(_ path: String) -> [String: Data] {
         }
     }
 }
+
+@Suite struct ReplaceCollectionTests {
+    /// Replacing a collection swaps it whole in one transaction; a staging collection left by an
+    /// interrupted run is cleared first.
+    @Test func replacementIsWholeAndClearsAnInterruptedRun() throws {
+        try withTemporaryMemoryStore { store, _ in
+            try store.createCollection("c", configuration: CollectionConfiguration(dimension: 8, embeddingModel: "old"))
+            try store.add([memory(0, vector: axis(0), ticker: "AAPL", time: epoch2022, id: "a")], to: "c")
+            try store.recordDecision(memory(1, vector: axis(1), ticker: "AAPL", time: epoch2022, id: "d"), in: "c")
+            // What a killed run leaves: the staging collection, half full.
+            let id = try store.read { reader, snapshot in try snapshot.collection("c", reader).id }
+            try store.createCollection("replacing:\(id)", configuration: CollectionConfiguration(dimension: 4))
+            let memories = [ImportedMemory(collection: "c", memory: memory(0, vector: [1, 0, 0, 0], ticker: "AAPL", time: epoch2022, id: "a"), status: .live),
+                            ImportedMemory(collection: "c", memory: memory(1, vector: [0, 1, 0, 0], ticker: "AAPL", time: epoch2022, id: "d"), status: .pending)]
+            let written = try store.replaceCollection("c", configuration: CollectionConfiguration(dimension: 4, embeddingModel: "new"), memories: memories)
+            #expect(written == 2)
+            #expect(try store.collections().map(\.name) == ["c"])
+            let info = try store.collection("c")
+            #expect(info.configuration.dimension == 4 && info.configuration.embeddingModel == "new" && info.count == 1 && info.pending == 1)
+            #expect(try store.recall(RecallQuery(vector: [1, 0, 0, 0], k: 1, ticker: "AAPL", mode: .ticker, asOf: epoch2022), in: "c").first?.memory.callerID == "a")
+            #expect(try store.verify().clean)
+        }
+    }
+}
