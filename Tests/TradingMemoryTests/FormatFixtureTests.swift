@@ -77,4 +77,40 @@ import WireFormat
             #expect(try store.verify().clean)
         }
     }
+
+    /// An export written by the earlier build (version 1: collection settings as the catalog's own
+    /// `configuration`) imports into today's, with the same collections and memories as the fixture
+    /// database, and today's export of it (version 2) imports again.
+    @Test func exportOfTheEarlierFormatImports() throws {
+        let export = try Data(contentsOf: Self.fixture.appendingPathComponent("export-v1.jsonl"))
+        try withTemporaryDirectory { path in
+            try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("db").path, toPath: path + "/db")
+            let original = try TradingMemoryStore(path: path + "/db")
+            defer { original.close() }
+            let imported = try TradingMemoryStore(path: path + "/imported")
+            defer { imported.close() }
+            let report = try JSONLines.importExport(export, into: imported)
+            #expect(report.collections == 2 && report.memories == 50)
+            for name in ["plain", "trader"] {
+                #expect(try imported.collection(name).configuration == original.collection(name).configuration)
+                #expect(try imported.collection(name).created == original.collection(name).created)
+                func memories(_ store: TradingMemoryStore) throws -> [String] {
+                    var rows: [String] = []
+                    try store.export(collections: [name], begin: { _ in }, collection: { _ in }, memory: { memory, vector in
+                        rows.append("\(memory.callerID ?? "-") \(memory.time.timeIntervalSince1970) \(memory.knownAt.timeIntervalSince1970) "
+                                    + "\(memory.situation) \(memory.reflection) \(memory.status) \(memory.metadata.count) \(vector)")
+                    })
+                    return rows.sorted()
+                }
+                #expect(try memories(imported) == memories(original), "\(name)")
+            }
+            var again = Data()
+            try JSONLines.export(imported, write: { again.append($0) })
+            #expect(String(decoding: again.prefix(200), as: UTF8.self).contains(#""version":2"#))
+            let twice = try TradingMemoryStore(path: path + "/twice")
+            defer { twice.close() }
+            #expect(try JSONLines.importExport(again, into: twice).memories == 50)
+            #expect(try twice.verify().clean)
+        }
+    }
 }

@@ -49,6 +49,7 @@ h delete --collection trader --id m3 >/dev/null
 rm -rf "$here/db" && mkdir -p "$here/db"
 "$bin" compact --db "$db" >/dev/null 2>&1 || true
 cp "$db/data.mdb" "$here/db/data.mdb"
+"$bin" export --jsonl "$here/export-v1.jsonl" --db "$db" >/dev/null 2>&1
 # The answers: each query vector against each mode the tests replay.
 python3 - "$work" "$bin" "$db" "$here/expected.json" <<'PY'
 import json, subprocess, sys
