@@ -114,17 +114,20 @@ public final class HindsightServer: Sendable {
         return MemoryID(rawValue: id)
     }
 
-    /// The memory a route names by `{id}`: a caller id.
-    private static func byCallerID(_ server: HindsightServer) -> (BasicRequestContext, String) throws -> MemoryID {
-        { context, name in try server.memoryID(callerID: try parameter("id", context), in: name) }
+    /// How a route names one memory: `{id}`, its caller id, or `by-engine-id/{engine_id}`, its engine id.
+    private enum Address: Sendable {
+        case callerID, engineID
     }
 
-    /// The memory a route names by `{engine_id}`: an engine id.
-    private static func byEngineID(_ server: HindsightServer) -> (BasicRequestContext, String) throws -> MemoryID {
-        { context, name in
-            let text = try parameter("engine_id", context)
+    /// The memory the route's path names in collection `name`.
+    private func memoryID(_ address: Address, _ context: BasicRequestContext, in name: String) throws -> MemoryID {
+        switch address {
+        case .callerID:
+            return try memoryID(callerID: try Self.parameter("id", context), in: name)
+        case .engineID:
+            let text = try Self.parameter("engine_id", context)
             guard let id = UInt32(text) else { throw APIError.badRequest("engine ids are whole numbers, not '\(text.prefix(32))'") }
-            return try server.memoryID(engineID: id, in: name)
+            return try memoryID(engineID: id, in: name)
         }
     }
 
@@ -272,10 +275,8 @@ public final class HindsightServer: Sendable {
             let selection = try body.selection()
             let deleted = try await self.write { () throws -> Int in
                 switch selection {
-                case .callerIDs(let ids): return try self.store.delete(try ids.compactMap { try self.store.memoryID(callerID: $0, in: name) }, from: name)
-                case .engineIDs(let ids):
-                    return try self.store.delete(try ids.filter { try self.store.memory(MemoryID(rawValue: $0), in: name) != nil }.map(MemoryID.init(rawValue:)),
-                                                 from: name)
+                case .callerIDs(let ids): return try self.store.delete(callerIDs: ids, from: name)
+                case .engineIDs(let ids): return try self.store.delete(ids.map(MemoryID.init(rawValue:)), from: name)  // unknown ones are skipped
                 case .matching(let filter): return try self.store.delete(matching: filter, from: name)
                 case .all: return try self.store.removeAllMemories(from: name)
                 }
@@ -283,12 +284,12 @@ public final class HindsightServer: Sendable {
             return try self.json(WireDeleted(deleted: deleted))
         }
         // One memory, addressed by its caller id (`{id}`) or by its engine id (`by-engine-id/{engine_id}`).
-        for (path, lookup) in [("/v1/collections/{name}/memories/{id}", Self.byCallerID),
-                               ("/v1/collections/{name}/memories/by-engine-id/{engine_id}", Self.byEngineID)] {
+        for (path, address) in [("/v1/collections/{name}/memories/{id}", Address.callerID),
+                                ("/v1/collections/{name}/memories/by-engine-id/{engine_id}", Address.engineID)] {
             add(.get, path) { _, context in
                 let name = try Self.parameter("name", context)
                 let memory = try await self.read { () throws -> Memory in
-                    let id = try lookup(self)(context, name)
+                    let id = try self.memoryID(address, context, in: name)
                     guard let memory = try self.store.memory(id, in: name) else { throw TradingMemoryError.unknownMemory(id.description) }
                     return memory
                 }
@@ -297,12 +298,12 @@ public final class HindsightServer: Sendable {
             add(.patch, path) { request, context in
                 let name = try Self.parameter("name", context)
                 let update = try await self.decode(UpdateRequest.self, from: request).update
-                let memory = try await self.write { try self.store.update(try lookup(self)(context, name), in: name, update) }
+                let memory = try await self.write { try self.store.update(try self.memoryID(address, context, in: name), in: name, update) }
                 return self.fastJSON(WireMemory(memory))
             }
             add(.delete, path) { _, context in
                 let name = try Self.parameter("name", context)
-                let deleted = try await self.write { try self.store.delete([try lookup(self)(context, name)], from: name) }
+                let deleted = try await self.write { try self.store.delete([try self.memoryID(address, context, in: name)], from: name) }
                 return try self.json(WireDeleted(deleted: deleted))
             }
         }
@@ -337,13 +338,13 @@ public final class HindsightServer: Sendable {
             let pending = try await self.read { try self.store.pendingDecisions(in: name) }
             return self.fastJSON(MemoriesResponse(pending: pending.map(WireMemory.init)))
         }
-        for (path, lookup) in [("/v1/collections/{name}/decisions/{id}/resolve", Self.byCallerID),
-                               ("/v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve", Self.byEngineID)] {
+        for (path, address) in [("/v1/collections/{name}/decisions/{id}/resolve", Address.callerID),
+                                ("/v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve", Address.engineID)] {
             add(.post, path) { request, context in
                 let name = try Self.parameter("name", context)
                 let body = try await self.decode(ResolveRequest.self, from: request)
                 let memory = try await self.write { () throws -> Memory in
-                    let memoryID = try lookup(self)(context, name)
+                    let memoryID = try self.memoryID(address, context, in: name)
                     let resolved = try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
                                                           knownAt: body.knownAt?.date, quality: body.quality)
                     guard let metadata = body.metadata else { return resolved }

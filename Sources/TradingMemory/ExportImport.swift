@@ -59,10 +59,10 @@ extension TradingMemoryStore {
     }
 
     /// Checks a memory as an add or import does before writing anything (ids, ticker, action,
-    /// outcome, quality, times, metadata, the vector but not its dimension); `what` names it in errors
-    /// (e.g. "line 7").
-    public static func validate(_ memory: NewMemory, what: String) throws {
-        try MemoryWriteState.validate(memory, what: what)
+    /// outcome, quality, times, metadata and, with `checkingVector`, the vector but not its
+    /// dimension); `what` names it in errors (e.g. "line 7").
+    public static func validate(_ memory: NewMemory, what: String, checkingVector: Bool = true) throws {
+        try MemoryWriteState.validate(memory, what: what, checkingVector: checkingVector)
     }
 
     /// Creates `collections` (with their settings and creation dates) and adds `memories` in batches
@@ -87,7 +87,7 @@ extension TradingMemoryStore {
                 guard seen.updateValue([], forKey: collection.name) == nil else {
                     throw TradingMemoryError.invalidArgument("collection '\(collection.name)' appears twice")
                 }
-                if let entry = try? snapshot.collection(collection.name, reader) {
+                if let entry = try snapshot.collectionIfPresent(collection.name, reader) {
                     guard merge else { throw TradingMemoryError.collectionExists(collection.name) }
                     guard entry.configuration.dimension == collection.configuration.dimension else {
                         throw TradingMemoryError.dimensionMismatch(collection: collection.name, expected: entry.configuration.dimension,
@@ -120,7 +120,6 @@ extension TradingMemoryStore {
             memories = kept
         }
         for collection in collections {
-            try Self.validateCollectionName(collection.name)
             try write { writer, state in
                 if let existing = try state.collectionIfPresent(collection.name, writer) {
                     guard merge else { throw TradingMemoryError.collectionExists(collection.name) }
@@ -164,7 +163,9 @@ extension TradingMemoryStore {
                                   progress: ((Int, Int) -> Void)? = nil) throws -> Int {
         let original = try collection(name)
         let staging = "replacing:\(try read { reader, snapshot in try snapshot.collection(name, reader).id })"
-        if (try? collection(staging)) != nil { try dropCollection(staging) }  // left by an interrupted run
+        if try read({ reader, snapshot in try snapshot.collectionIfPresent(staging, reader) }) != nil {
+            try dropCollection(staging)  // left by an interrupted run
+        }
         let moved = memories.map { ImportedMemory(collection: staging, memory: $0.memory, status: $0.status) }
         let written = try importCollections([ExportedCollection(name: staging, created: original.created, configuration: configuration)],
                                             memories: moved, merge: false, batch: batch, progress: progress)

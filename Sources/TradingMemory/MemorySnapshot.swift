@@ -25,12 +25,16 @@ final class MemorySnapshot: @unchecked Sendable {
     }
 
     func collection(_ name: String, _ reader: borrowing IndexReader) throws -> CatalogEntry {
+        guard let entry = try collectionIfPresent(name, reader) else { throw TradingMemoryError.unknownCollection(name) }
+        return entry
+    }
+
+    func collectionIfPresent(_ name: String, _ reader: borrowing IndexReader) throws -> CatalogEntry? {
         if let entry = cache.withLock({ $0.collections[name] }) { return entry }
         let entry = try reader.transaction.withValue(for: name, in: databases.collections) { bytes in
-            guard let bytes else { throw TradingMemoryError.unknownCollection(name) }
-            return try Coding.decode(CatalogEntry.self, from: bytes, what: "collection '\(name)'")
+            try bytes.map { try Coding.decode(CatalogEntry.self, from: $0, what: "collection '\(name)'") }
         }
-        cache.withLock { $0.collections[name] = entry }
+        if let entry { cache.withLock { $0.collections[name] = entry } }
         return entry
     }
 

@@ -86,43 +86,48 @@ extension MemoryWriteState {
     }
 
     /// Every check of a memory that needs no database: ids, ticker, action, outcome, quality, times,
-    /// metadata and the vector (not its dimension); `what` names the memory in errors.
-    static func validate(_ memory: NewMemory, what: String) throws {
-        do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("\(what): \(error)") }
+    /// metadata and (with `checkingVector`) the vector, not its dimension; `what` names the memory in
+    /// errors (empty: the caller names it).
+    static func validate(_ memory: NewMemory, what: String, checkingVector: Bool = true) throws {
+        let about = what.isEmpty ? "" : what + ": "
+        if checkingVector {
+            do { try validateVector(memory.vector) } catch { throw TradingMemoryError.invalidVector("\(about)\(error)") }
+        }
         if let id = memory.callerID {
             guard !id.isEmpty, id.utf8.count <= Keys.maxCallerIDBytes else {
-                throw TradingMemoryError.invalidArgument("\(what): ids are 1 to \(Keys.maxCallerIDBytes) bytes")
+                throw TradingMemoryError.invalidArgument("\(about)ids are 1 to \(Keys.maxCallerIDBytes) bytes")
             }
         }
         if let ticker = memory.ticker {
             guard !ticker.isEmpty, ticker.utf8.count <= maxTickerBytes, !ticker.contains(where: { $0.isNewline }) else {
-                throw TradingMemoryError.invalidArgument("\(what): tickers are 1 to \(maxTickerBytes) bytes on one line")
+                throw TradingMemoryError.invalidArgument("\(about)tickers are 1 to \(maxTickerBytes) bytes on one line")
             }
         }
         if let action = memory.action, action.utf8.count > maxActionBytes {
-            throw TradingMemoryError.invalidArgument("\(what): actions are at most \(maxActionBytes) bytes")
+            throw TradingMemoryError.invalidArgument("\(about)actions are at most \(maxActionBytes) bytes")
         }
         if let outcome = memory.outcome, !outcome.isFinite {
-            throw TradingMemoryError.invalidArgument("\(what): the outcome must be a finite number")
+            throw TradingMemoryError.invalidArgument("\(about)the outcome must be a finite number")
         }
         if let quality = memory.quality, !(0...1).contains(quality) {
-            throw TradingMemoryError.invalidArgument("\(what): quality must be between 0 and 1")
+            throw TradingMemoryError.invalidArgument("\(about)quality must be between 0 and 1")
         }
-        try TimeBounds.check(memory.time, "\(what): time")
-        if let knownAt = memory.knownAt { try TimeBounds.check(knownAt, "\(what): knownAt") }
+        try TimeBounds.check(memory.time, "\(about)time")
+        if let knownAt = memory.knownAt { try TimeBounds.check(knownAt, "\(about)knownAt") }
         if let knownAt = memory.knownAt, knownAt < memory.time {
-            throw TradingMemoryError.invalidArgument("\(what): knownAt is before the situation's time")
+            throw TradingMemoryError.invalidArgument("\(about)knownAt is before the situation's time")
         }
         try validate(metadata: memory.metadata, what: what)
     }
 
     static func validate(metadata: [String: MetadataValue], what: String) throws {
+        let about = what.isEmpty ? "" : what + ": "
         for (key, value) in metadata {
             guard !key.isEmpty, key.utf8.count <= maxMetadataKeyBytes else {
-                throw TradingMemoryError.invalidArgument("\(what): metadata keys are 1 to \(maxMetadataKeyBytes) bytes")
+                throw TradingMemoryError.invalidArgument("\(about)metadata keys are 1 to \(maxMetadataKeyBytes) bytes")
             }
             if case .number(let number) = value, !number.isFinite {
-                throw TradingMemoryError.invalidArgument("\(what): metadata '\(key)' is not a finite number")
+                throw TradingMemoryError.invalidArgument("\(about)metadata '\(key)' is not a finite number")
             }
         }
     }

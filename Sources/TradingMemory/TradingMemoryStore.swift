@@ -200,6 +200,22 @@ public final class TradingMemoryStore: @unchecked Sendable {
         }
     }
 
+    /// Deletes the memories with these caller ids, resolved in the same transaction (ids that name
+    /// no memory are skipped); returns how many were deleted.
+    @discardableResult
+    public func delete(callerIDs: [String], from collection: String) throws -> Int {
+        try write { writer, state in
+            var entry = try state.collection(collection, writer)
+            var deleted = 0
+            for callerID in Set(callerIDs).sorted() {
+                guard let id = try MemoryLookup.id(callerID: callerID, collection: entry.id, databases: databases, writer.transaction) else { continue }
+                if try state.deleteMemory(id, in: &entry, writer) { deleted += 1 }
+            }
+            state.save(entry)
+            return deleted
+        }
+    }
+
     /// Deletes every memory (live or pending) that `filter` matches; returns how many.
     /// - Throws: ``TradingMemoryError/invalidArgument(_:)`` for a filter that names no condition
     ///   (it would match every memory: ``removeAllMemories(from:)`` says so explicitly).

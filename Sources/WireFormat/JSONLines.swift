@@ -1,4 +1,3 @@
-import Distance
 import FastJSON
 public import Foundation
 public import TradingMemory
@@ -43,9 +42,10 @@ public enum JSONLines {
         return lines
     }
 
-    /// Parses memories to add: every line is checked before any is returned, so a caller writes all
-    /// or nothing. With `dimension`, vectors must have it and be finite and non-zero; with
-    /// `requireVectors`, every line needs a vector.
+    /// Parses memories to add: every line is checked before any is returned, as the write would
+    /// check it (``TradingMemoryStore/validate(_:what:checkingVector:)``; a line without a vector is
+    /// checked but for its vector), so a caller writes all or nothing. With `dimension`, vectors must
+    /// have it; with `requireVectors`, every line needs a vector.
     public static func parseMemories(_ data: Data, dimension: Int?, requireVectors: Bool) throws -> [ParsedMemoryLine] {
         let decoder = FastJSONDecoder(rejectsUnknownKeys: true)
         return try lines(data).map { number, bytes in
@@ -53,18 +53,17 @@ public enum JSONLines {
             do { memory = try decoder.decode(WireNewMemory.self, from: bytes) } catch {
                 throw JSONLinesError(line: number, reason: WireDecoding.describe(error))
             }
-            if let vector = memory.vector {
-                if let dimension, vector.count != dimension {
-                    throw JSONLinesError(line: number, reason: "the vector has \(vector.count) dimensions; the collection holds \(dimension)")
-                }
-                do { try validateVector(vector) } catch { throw JSONLinesError(line: number, reason: "\(error)") }
-            } else if requireVectors {
+            if let vector = memory.vector, let dimension, vector.count != dimension {
+                throw JSONLinesError(line: number, reason: "the vector has \(vector.count) dimensions; the collection holds \(dimension)")
+            }
+            if memory.vector == nil && requireVectors {
                 throw JSONLinesError(line: number, reason: "no vector (and no embedder configured to compute one)")
             }
-            if let quality = memory.quality, !(0...1).contains(quality) {
-                throw JSONLinesError(line: number, reason: "quality must be between 0 and 1")
+            do {
+                try TradingMemoryStore.validate(memory.newMemory(vector: memory.vector ?? []), what: "", checkingVector: memory.vector != nil)
+            } catch let error as TradingMemoryError {
+                throw JSONLinesError(line: number, reason: error.description)
             }
-            if let outcome = memory.outcome, !outcome.isFinite { throw JSONLinesError(line: number, reason: "outcome must be finite") }
             return ParsedMemoryLine(line: number, memory: memory)
         }
     }
@@ -113,7 +112,7 @@ struct WireExportHeader: Codable {
 }
 
 /// A collection line of an export: `type`, `name`, `created` and the collection's settings.
-struct WireExportedCollection: Decodable {
+struct WireExportedCollection: Codable {
     var name: String
     var created: WireDate
     var settings: WireCollectionSettings?
@@ -138,17 +137,25 @@ struct WireExportedCollection: Decodable {
         ExportedCollection(name: name, created: created.date, configuration: try legacyConfiguration ?? settings!.configuration())
     }
 
+    init(_ collection: ExportedCollection) {
+        name = collection.name
+        created = WireDate(collection.created)
+        settings = WireCollectionSettings(name: collection.name, configuration: collection.configuration, includeSeed: true)
+    }
+
+    /// The settings' keys (`name` among them), then `created` and `type`, in one object.
+    func encode(to encoder: any Encoder) throws {
+        try settings?.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode("collection", forKey: .type)
+        try container.encode(created, forKey: .created)
+    }
+
+    /// The line, by Foundation's encoder (the seed is a 64-bit integer, beyond FastJSON's exact range).
     static func write(_ collection: ExportedCollection) throws -> [UInt8] {
-        // The settings go through Foundation's encoder (the seed is a 64-bit integer), then the line's own keys.
-        var settings = WireCollectionSettings(name: collection.name, configuration: collection.configuration, includeSeed: true)
-        settings.getOrCreate = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var object = try encoder.encode(settings)
-        object.removeLast()  // the closing brace
-        var line = Array(object)
-        line += Array(",\"created\":\"\(WireTime.format(collection.created))\",\"type\":\"collection\"}".utf8)
-        return line
+        return Array(try encoder.encode(WireExportedCollection(collection)))
     }
 }
 
@@ -257,7 +264,7 @@ extension JSONLines {
                         throw JSONLinesError(line: number, reason: "the vector has \(vector.count) dimensions; '\(collection.name)' holds \(collection.configuration.dimension)")
                     }
                     let memory = exported.memory.newMemory(vector: vector)
-                    try TradingMemoryStore.validate(memory, what: "line \(number)")
+                    try TradingMemoryStore.validate(memory, what: "")
                     if let callerID = memory.callerID {
                         if let first = firstLines[collection.name, default: [:]][callerID] {
                             throw JSONLinesError(line: number, reason: "caller id '\(callerID)' of '\(collection.name)' is on line \(first) already")

@@ -28,7 +28,6 @@ extension Hindsight {
                 let vectors = try await embedTexts(unembedded.map { lines[$0].memory.situation }, with: embedder, for: info)
                 for (index, vector) in zip(unembedded, vectors) { lines[index].memory.vector = vector }
             }
-            for line in lines { try TradingMemoryStore.validate(line.memory.newMemory(vector: line.memory.vector!), what: "line \(line.line)") }
             let live = lines.filter { $0.memory.status != .pending }.map { $0.memory.newMemory(vector: $0.memory.vector!) }
             let pending = lines.filter { $0.memory.status == .pending }
             try store.add(live, to: collection, upsert: upsert)
