@@ -92,7 +92,9 @@ extension TradingMemoryStore {
     /// database that ``verify(limit:progress:)`` does not find clean. Readers may run: those that opened before the swap keep reading the
     /// old file's last snapshot until they reopen. Killed at any point, it leaves either the old file
     /// (with some graphs already rebuilt, each in its own transaction) or the new one.
-    public static func compact(path: String, rebuildThreshold: Double = 0.2,
+    /// `verifyingFirst: false` is for a caller that has just verified the database itself (the CLI
+    /// does, in a guarded child process).
+    public static func compact(path: String, rebuildThreshold: Double = 0.2, verifyingFirst: Bool = true,
                                progress: ((_ step: String) -> Void)? = nil) throws -> CompactionReport {
         let start = Date()
         let lock = try DatabaseLock.exclusive(directory: path)
@@ -106,7 +108,7 @@ extension TradingMemoryStore {
             // A damaged database is never rewritten: compaction would carry the damage into the new
             // file and drop the old one.
             progress?("verifying")
-            let check = try store.verify(limit: 5)
+            let check = verifyingFirst ? try store.verify(limit: 5) : VerificationReport(collections: 0, memories: 0, graphs: 0, findings: [])
             guard check.clean else {
                 throw TradingMemoryError.storage("compact refuses a database that verify does not pass (\(check.findings.count) findings, "
                     + "the first: \(check.findings[0])); nothing was changed: restore from a backup or export and import what can be read")

@@ -78,11 +78,13 @@ extension Hindsight {
         }
 
         func run() throws {
-            // The check that the database is sound runs in a guarded child first, so that a file damaged
-            // badly enough to abort a reader is refused too; compaction verifies again itself.
+            // The check that the database is sound runs in a guarded child, so that a file damaged badly
+            // enough to abort a reader is refused too (the library's own check is then skipped).
             try CrashGuard.verifyInChild(database: database)
             let progress = ProgressLine("compacting")
-            let report = try TradingMemoryStore.compact(path: database.db, rebuildThreshold: rebuildThreshold) { progress.step($0) }
+            let report = try TradingMemoryStore.compact(path: database.db, rebuildThreshold: rebuildThreshold, verifyingFirst: false) {
+                progress.step($0)
+            }
             progress.finish()
             if json { try JSONOutput.print(report); return }
             let saved = report.bytesBefore - report.bytesAfter
