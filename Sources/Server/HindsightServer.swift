@@ -259,8 +259,23 @@ public final class HindsightServer: Sendable {
                 throw APIError.badRequest("as_of: \(error)")
             }
             let ticker = query.get("ticker"), excluding = query.get("exclude_ticker")
-            let memories = try await self.read {
-                try self.store.recentMemories(in: name, ticker: ticker, excludingTicker: excluding, limit: limit, asOf: asOf)
+            let memories: [Memory]
+            switch query.get("order") ?? "recent" {
+            case "recent":
+                guard query.get("after") == nil else { throw APIError.badRequest("after is for order=id only") }
+                memories = try await self.read {
+                    try self.store.recentMemories(in: name, ticker: ticker, excludingTicker: excluding, limit: limit, asOf: asOf)
+                }
+            case "id":
+                // Every memory, pending ones too, in the order they were added: a log read page by page.
+                guard excluding == nil, asOf == nil else { throw APIError.badRequest("exclude_ticker and as_of are for order=recent only") }
+                let after = try query.get("after").map { (text) throws(APIError) -> MemoryID in
+                    guard let raw = UInt32(text) else { throw APIError.badRequest("after must be an engine id (0 to 4294967295)") }
+                    return MemoryID(rawValue: raw)
+                }
+                memories = try await self.read { try self.store.memories(in: name, after: after, limit: limit, ticker: ticker) }
+            case let other:
+                throw APIError.badRequest("order must be recent or id, not '\(other)'")
             }
             return self.fastJSON(MemoriesResponse(memories: memories.map(WireMemory.init)))
         }
@@ -345,10 +360,9 @@ public final class HindsightServer: Sendable {
                 let body = try await self.decode(ResolveRequest.self, from: request)
                 let memory = try await self.write { () throws -> Memory in
                     let memoryID = try self.memoryID(address, context, in: name)
-                    let resolved = try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
-                                                          knownAt: body.knownAt?.date, quality: body.quality)
-                    guard let metadata = body.metadata else { return resolved }
-                    return try self.store.update(memoryID, in: name, MemoryUpdate(metadata: metadata))
+                    // One transaction: a bad metadata value leaves the decision pending.
+                    return try self.store.resolve(memoryID, in: name, outcome: body.outcome, reflection: body.reflection,
+                                                  knownAt: body.knownAt?.date, quality: body.quality, metadata: body.metadata)
                 }
                 return self.fastJSON(WireMemory(memory))
             }

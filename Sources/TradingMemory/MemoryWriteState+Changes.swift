@@ -189,7 +189,7 @@ extension MemoryWriteState {
     // MARK: Resolve and update
 
     func resolve(_ id: MemoryID, in name: String, outcome: Double?, reflection: String, knownAt: Date, quality: Double?,
-                 _ writer: borrowing IndexWriter) throws -> Memory {
+                 metadata: [String: MetadataValue]? = nil, _ writer: borrowing IndexWriter) throws -> Memory {
         var entry = try collection(name, writer)
         guard var stored = try storedMemory(id, entry, writer), var row = try attributes(of: id, entry, writer) else {
             throw TradingMemoryError.unknownMemory(id.description)
@@ -198,6 +198,10 @@ extension MemoryWriteState {
         if let outcome, !outcome.isFinite { throw TradingMemoryError.invalidArgument("the outcome must be a finite number") }
         if let quality, !(0...1).contains(quality) { throw TradingMemoryError.invalidArgument("quality must be between 0 and 1") }
         try TimeBounds.check(knownAt, "knownAt")
+        if let metadata {
+            try Self.validate(metadata: metadata, what: "the resolution")
+            stored.metadata.merge(metadata) { _, new in new }
+        }
         let knownAtMs = max(knownAt.milliseconds, stored.timeMs)
         stored.status = .live
         stored.reflection = reflection

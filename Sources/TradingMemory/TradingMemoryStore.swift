@@ -242,6 +242,41 @@ public final class TradingMemoryStore: @unchecked Sendable {
         }
     }
 
+    /// A page of the collection's memories, live and pending, in engine-id order (the order they
+    /// were added in: ids are never reused, and resolving or updating keeps a memory's id): those
+    /// with an id above `after`, at most `limit`, only of `ticker` when given. A caller reads the
+    /// whole collection by passing the last id of each page as the next `after`.
+    public func memories(in collection: String, after: MemoryID?, limit: Int, ticker: String? = nil) throws -> [Memory] {
+        guard limit > 0 else { return [] }
+        return try read { reader, snapshot in
+            let entry = try snapshot.collection(collection, reader)
+            var memories: [Memory] = []
+            var failure: (any Error)?
+            let start = after.map { $0.rawValue == .max ? nil : Key(entry.id, $0.rawValue + 1) } ?? Key(entry.id)
+            guard let start else { return [] }
+            try reader.transaction.withCursor(on: databases.memories) { cursor in
+                var more = try cursor.seek(atLeast: start)
+                while more, failure == nil {
+                    let done: Bool = cursor.withCurrent { key, value in
+                        var keyReader = KeyReader(key)
+                        guard keyReader.readUInt32() == entry.id, let raw = keyReader.readUInt32() else { return true }
+                        do {
+                            let memory = try Coding.decodeMemory(from: value, what: "memory \(raw)").memory(id: MemoryID(rawValue: raw))
+                            if ticker == nil || memory.ticker == ticker { memories.append(memory) }
+                        } catch {
+                            failure = error
+                        }
+                        return memories.count == limit
+                    }
+                    if done { break }
+                    more = try cursor.next()
+                }
+            }
+            if let failure { throw failure }
+            return memories
+        }
+    }
+
     /// The most recent live memories by situation time, newest first: of `ticker` when given,
     /// else of the whole collection but `excludingTicker`; only those known as of `asOf` when given.
     public func recentMemories(in collection: String, ticker: String? = nil, excludingTicker: String? = nil, limit: Int,
@@ -304,12 +339,14 @@ public final class TradingMemoryStore: @unchecked Sendable {
     }
 
     /// Resolves a pending decision with its realised outcome and reflection; from `knownAt`
-    /// (default: now) on, queries return it.
+    /// (default: now) on, queries return it. `metadata` keys are merged into the decision's metadata
+    /// in the same transaction.
     @discardableResult
     public func resolve(_ id: MemoryID, in collection: String, outcome: Double?, reflection: String, knownAt: Date? = nil,
-                        quality: Double? = nil) throws -> Memory {
+                        quality: Double? = nil, metadata: [String: MetadataValue]? = nil) throws -> Memory {
         try write { writer, state in
-            try state.resolve(id, in: collection, outcome: outcome, reflection: reflection, knownAt: knownAt ?? Date(), quality: quality, writer)
+            try state.resolve(id, in: collection, outcome: outcome, reflection: reflection, knownAt: knownAt ?? Date(), quality: quality,
+                              metadata: metadata, writer)
         }
     }
 

@@ -116,6 +116,17 @@ class HindsightClient:
         query = {"ticker": ticker, "exclude_ticker": exclude_ticker, "limit": limit, "as_of": as_of}
         return self.request("GET", self._collection(name) + "/memories", query=query)["memories"]
 
+    def memories_in_order(self, name, ticker=None, page=1000):
+        """Every memory of a collection, pending ones too, in the order they were added (read page by page)."""
+        memories, after = [], None
+        while True:
+            rows = self.request("GET", self._collection(name) + "/memories",
+                                query={"order": "id", "after": after, "limit": page, "ticker": ticker})["memories"]
+            memories.extend(rows)
+            if len(rows) < page:
+                return memories
+            after = rows[-1]["engine_id"]
+
     def clear(self, name):
         return self.request("DELETE", self._collection(name) + "/memories")["deleted"]
 

@@ -75,8 +75,12 @@ class FinancialSituationMemory:
       default the first failure of each cause in a process is logged as a WARNING saying how to fix it).
     """
 
+    #: Settings applied over the framework's config dict (``hindsight.integrations.tradingagents.install`` sets them).
+    _installed_settings = {}
+
     def __init__(self, name, config=None, **kw):
         settings = dict(config or {})
+        settings.update(self._installed_settings)
         settings.update(kw)
         self.name = name
         self.namespace = settings.get("namespace")

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from hindsight import FinancialSituationMemory, HindsightClient, HindsightError, TradingMemoryLog
+from hindsight import FinancialSituationMemory, HindsightClient, HindsightError
 from conftest import Server
 
 SITUATIONS = [
@@ -136,29 +136,6 @@ def test_openai_compatible_endpoint(server):
         assert info["embedding_model"] == "stub-16" and info["dimension"] == 16
     finally:
         stub.shutdown()
-
-
-def test_decision_log_loop(server):
-    log = TradingMemoryLog("trader_memory", server_url=server.url)
-    assert log.get_pending_entries() == []
-    assert log.get_past_context("TSLA") == ""
-    log.store_decision("TSLA", "2024-01-02", "SELL: margins compressing", situation="price war margins compressing")
-    log.store_decision("MSFT", "2024-01-03", "FINAL TRANSACTION PROPOSAL: **BUY**")
-    assert [e["ticker"] for e in log.get_pending_entries()] == ["TSLA", "MSFT"]
-    assert log.get_memories("price war margins", n_matches=3) == []  # pending decisions are invisible
-    resolved = log.update_with_outcome("TSLA", "2024-01-02", raw_return=-0.08, alpha_return=-0.05, holding_days=5,
-                                       reflection="Right call: the price war hit margins.")
-    assert resolved["status"] == "live" and resolved["action"] == "SELL" and resolved["known_at"].startswith("2024-01-07")
-    log.update_with_outcome("MSFT", "2024-01-03", 0.03, 0.01, 5, "Cloud growth carried it.")
-    assert log.get_pending_entries() == []
-    context = log.get_past_context("TSLA", n_same=5, n_cross=3)
-    assert "Past decisions for TSLA" in context and "-8.00%" in context and "Right call" in context
-    assert "MSFT" in context.split("Recent decisions on other tickers")[1]
-    assert "MSFT" not in log.get_past_context("TSLA", as_of="2024-01-07")
-    assert log.get_memories("price war margins", n_matches=1, ticker="TSLA")[0]["recommendation"].startswith("Right call")
-    with pytest.raises(HindsightError) as error:
-        log.update_with_outcome("GOOG", "2024-01-02", 0.0, reflection="none")
-    assert error.value.status == 404
 
 
 def test_server_stops_gracefully():

@@ -1,0 +1,1 @@
+"""Installers that put a framework's memory on Hindsight without editing the framework."""
