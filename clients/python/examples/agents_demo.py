@@ -28,8 +28,8 @@ def main():
     run = "demo-" + uuid.uuid4().hex[:8]  # a namespace: parallel runs never share memories
     config = {"server_url": args.server_url, "token": args.token, "namespace": run, "decay": {"half_life": "30d"}}
     memories = {role: FinancialSituationMemory(role, config) for role in ROLES if role != "trader_memory"}
-    trader = TradingMemoryLog("trader_memory", config)
-    memories["trader_memory"] = trader
+    # The trader keeps TradingAgents' decision log (engine only here; give memory_log_path for the markdown file too).
+    trader = TradingMemoryLog(dict(config, memory_log_collection="trader_log"))
 
     rng = random.Random(7)
     start = datetime.date(2024, 1, 2)
@@ -41,9 +41,11 @@ def main():
             # 1. Before deciding, every role recalls similar past situations as of today (no look-ahead).
             recalled = {role: memory.get_memories(situation, n_matches=2, ticker=ticker, as_of=day.isoformat())
                         for role, memory in memories.items()}
+            similar = trader.get_similar_context(situation, n=2, ticker=ticker, as_of=day.isoformat())
             # 2. The trader decides; the decision stays pending until its outcome is known.
             action = rng.choice(["BUY", "SELL", "HOLD"])
-            trader.store_decision(ticker, day.isoformat(), "%s %s" % (action, ticker), situation=situation)
+            trader.store_decision(ticker, day.isoformat(), "Rating: %s\n%s %s on %s." % (action.capitalize(), action, ticker, situation),
+                                  situation=situation)
             situations[(ticker, day)] = (situation, action)
             # 3. Five days later the return is known: resolve it and let each role write a reflection.
             decided = day - datetime.timedelta(days=5)
@@ -52,23 +54,27 @@ def main():
                 raw = round(rng.uniform(-0.08, 0.08), 4)
                 worked = {"BUY": raw > 0, "SELL": raw < 0, "HOLD": abs(raw) < 0.02}[past_action]
                 verdict = "worked" if worked else "did not work"
+                # Five calendar days hold three or five sessions: say when the outcome became known.
                 trader.update_with_outcome(ticker, decided.isoformat(), raw_return=raw, alpha_return=raw / 2, holding_days=5,
-                                           reflection="%s on '%s' %s (%+.1f%%)." % (past_action, past_situation, verdict, raw * 100))
+                                           reflection="%s on '%s' %s (%+.1f%%)." % (past_action, past_situation, verdict, raw * 100),
+                                           known_at=day.isoformat())
                 for role, memory in memories.items():
-                    if role != "trader_memory":
-                        memory.add_situations([(past_situation, "%s: %s %s %s." % (role.split("_")[0], past_action, ticker, verdict))],
-                                              ticker=ticker, date=day.isoformat())
+                    memory.add_situations([(past_situation, "%s: %s %s %s." % (role.split("_")[0], past_action, ticker, verdict))],
+                                          ticker=ticker, date=day.isoformat())
             if day_index == args.days - 1 and ticker == "NVDA":
                 print("Day %s, %s — %s" % (day, ticker, situation))
                 for role, matches in recalled.items():
                     for match in matches:
                         print("  %-20s %.3f  %s" % (role, match["similarity_score"], match["recommendation"]))
+                print()
+                print(similar)
     print()
     print(trader.get_past_context("NVDA", n_same=3, n_cross=2, as_of=(start + datetime.timedelta(days=args.days)).isoformat()))
     print()
     print("pending decisions:", len(trader.get_pending_entries()))
     for role, memory in memories.items():
         print("%-20s %3d memories (collection %s)" % (role, memory.count(), memory.collection))
+    print("%-20s %3d entries  (collection %s)" % ("trader log", len(trader.load_entries()), trader.collection))
 
 
 if __name__ == "__main__":

@@ -513,10 +513,14 @@ class TradingMemoryLog:
 
 
 def _is_date(text):
+    """Whether an entry's date field is ``YYYY-MM-DD`` (the form TradingAgents writes; entries of
+    other forms are kept aside, not imported)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
     try:
-        _moment(text)
+        datetime.date.fromisoformat(text)
         return True
-    except (ValueError, TypeError):
+    except ValueError:
         return False
 
 

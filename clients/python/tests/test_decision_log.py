@@ -293,3 +293,28 @@ def test_collections_are_named_after_the_absolute_path(tmp_path):
     assert a != collection_for_path(tmp_path / "other" / "trading_memory.md")
     os.makedirs(tmp_path / "日志", exist_ok=True)
     assert collection_for_path(tmp_path / "日志" / "交易记忆.md").startswith("log.____.")
+
+
+def test_the_cli_exports_and_imports_the_same_file(server, tmp_path):
+    import subprocess
+    from conftest import hindsight_binary
+    log = make_log(server, tmp_path)
+    log.store_decision("NVDA", "2026-01-05", BUY + "\r\nTrailing space.  \n")
+    log.update_with_outcome("NVDA", "2026-01-05", 0.042, 0.021, 5, "Momentum confirmed.")
+    log.store_decision("600519.SH", "2026-01-06", "**Rating**: Underweight\n估值偏高，减仓。")
+    log.store_decision("BRK.B", "2026-01-07", SELL, situation="insurance float, buybacks paused")
+    database = os.path.join(server.directory.name, "db")
+    exported = tmp_path / "exported.md"
+    done = subprocess.run([hindsight_binary(), "log", "export", str(exported), "--db", database, "--collection", log.collection],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert exported.read_text(encoding="utf-8") == mirror(tmp_path), "the CLI writes the file the client writes, byte for byte"
+    done = subprocess.run([hindsight_binary(), "log", "import", str(exported), "--db", database, "--collection", "imported",
+                           "--embedder", "hashing"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "imported 1 resolved and 2 pending entries" in done.stdout
+    imported = TradingMemoryLog({"memory_log_collection": "imported", "server_url": server.url})
+    assert imported.load_entries() == log.load_entries()
+    again = subprocess.run([hindsight_binary(), "log", "import", str(exported), "--db", database, "--collection", "imported",
+                            "--embedder", "hashing"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "imported 0 resolved and 0 pending entries" in again.stdout, again.stdout + again.stderr
