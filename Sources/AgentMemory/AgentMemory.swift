@@ -120,7 +120,7 @@ public final class AgentMemory: Sendable {
     public func ensureCollection(dimension: Int) async throws -> CollectionInfo {
         try await engine.getOrCreateCollection(collection, configuration: CollectionConfiguration(
             dimension: dimension, embeddingModel: embedder.model, decay: configuration.decay, capacity: configuration.capacity,
-            index: configuration.index))
+            index: configuration.index, lexical: .standard))
     }
 
     private func checkModel(_ info: CollectionInfo) throws {
@@ -155,8 +155,9 @@ public final class AgentMemory: Sendable {
         let ticker = ticker ?? configuration.ticker
         let mode: RecallMode = ticker != nil && configuration.preferTicker
             ? .tickerThenGlobal(kTicker: nMatches, kGlobal: nMatches) : .global
+        // The text goes along: a collection with lexical recall ranks by words and vectors together.
         let query = RecallQuery(vector: vector, k: nMatches, ticker: ticker, mode: mode, asOf: asOf ?? configuration.asOf,
-                                decay: decay, minSimilarity: configuration.minSimilarity)
+                                decay: decay, minSimilarity: configuration.minSimilarity, text: situation)
         let results = try await engine.recall([query], in: collection)[0]
         return results.prefix(nMatches).map { result in
             MemoryMatch(matchedSituation: result.memory.situation, recommendation: result.memory.reflection,

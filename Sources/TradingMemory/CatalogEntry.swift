@@ -25,6 +25,10 @@ struct CatalogEntry: Codable, Hashable, Sendable {
     /// The latest `knownAt` of any memory ever made live (never lowered): a query as of this time
     /// or later has no memory to hide.
     var maxKnownAtMs: Int64?
+    /// Live memories in the lexical index and the sum of their lengths in terms (BM25's N and
+    /// N × avgdl when no memory is hidden by a point in time).
+    var lexicalDocuments: Int?
+    var lexicalLengthSum: Int?
 
     var spaceID: SpaceID { SpaceID(rawValue: space) }
     var globalGraphID: GraphID { GraphID(rawValue: globalGraph) }

@@ -20,8 +20,14 @@ struct MemoryDatabases: Sendable {
     let callerIDs: Database
     /// `pending`: (collection u32, memory u32) → empty.
     let pending: Database
+    /// `lexical-postings`: (collection u32, term length u8, term UTF-8, memory u32) → (term frequency
+    /// u32, document length u32, knownAt ms i64), little-endian; live memories of collections with
+    /// lexical recall. Nil in a database opened read-only that predates lexical recall.
+    let lexicalPostings: Database?
+    /// `lexical-lengths`: (collection u32, memory u32) → (document length u32, knownAt ms i64).
+    let lexicalLengths: Database?
 
-    init(environment: Environment, create: Bool) throws {
+    init(environment: Environment, create: Bool, present: Set<String>) throws {
         func open(_ name: String) throws -> Database { try environment.openDatabase(named: name, create: create) }
         collections = try open("collections")
         memories = try open("records")
@@ -29,9 +35,14 @@ struct MemoryDatabases: Sendable {
         time = try open("memory-time")
         callerIDs = try open("caller-ids")
         pending = try open("pending")
+        lexicalPostings = present.contains("lexical-postings") ? try open("lexical-postings") : nil
+        lexicalLengths = present.contains("lexical-lengths") ? try open("lexical-lengths") : nil
     }
 
+    /// The databases every version has.
     static let names = ["collections", "records", "attributes", "memory-time", "caller-ids", "pending"]
+    /// The databases added with lexical recall (created when the database is opened for writing).
+    static let lexicalNames = ["lexical-postings", "lexical-lengths"]
 }
 
 /// Keys of the trading-memory databases.
@@ -47,6 +58,14 @@ enum Keys {
 
     static func callerID(_ collection: UInt32, _ id: String) -> [UInt8] {
         Key(collection).bytes + Array(id.utf8)
+    }
+
+    /// The posting of `term` (at most 255 UTF-8 bytes) for `memory`; without a memory, the prefix of the term's postings.
+    static func posting(_ collection: UInt32, term: String, memory: MemoryID? = nil) -> [UInt8] {
+        let bytes = Array(term.utf8)
+        var key = Key(collection).bytes + [UInt8(bytes.count)] + bytes
+        if let memory { key += Key(memory.rawValue).bytes }
+        return key
     }
 
     /// Caller ids longer than this are refused (LMDB keys hold at most 511 bytes).

@@ -64,6 +64,7 @@ extension MemoryWriteState {
             case .live:
                 entry.maxKnownAtMs = max(entry.maxKnownAtMs ?? .min, knownAtMs)
                 try indexTime(id, timeMs: timeMs, tickerCode: tickerCode, entry, writer)
+                try indexLexically(id, situation: memory.situation, knownAtMs: knownAtMs, in: &entry, writer)
                 globalInserts.append(vectorID)
                 if tickerCode != 0 { tickerInserts[tickerCode, default: []].append(vectorID) }
                 entry.live += 1
@@ -173,6 +174,7 @@ extension MemoryWriteState {
                 entry.tickers[ticker]!.live -= 1
             }
             try unindexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, entry, writer)
+            try unindexLexically(id, situation: stored.situation, in: &entry, writer)
             entry.live -= 1
         case .pending:
             try writer.transaction.delete(Key(entry.id, id.rawValue), in: databases.pending)
@@ -217,6 +219,7 @@ extension MemoryWriteState {
         try setAttributes(row, of: id, entry, writer)
         try writer.transaction.delete(Key(entry.id, id.rawValue), in: databases.pending)
         try indexTime(id, timeMs: stored.timeMs, tickerCode: row.tickerCode, entry, writer)
+        try indexLexically(id, situation: stored.situation, knownAtMs: knownAtMs, in: &entry, writer)
         try writer.insert([id.vectorID], into: entry.globalGraphID)
         if let ticker = stored.ticker, let layer = entry.tickers[ticker] {
             try writer.insert([id.vectorID], into: GraphID(rawValue: layer.graph))

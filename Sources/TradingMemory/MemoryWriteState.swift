@@ -57,6 +57,7 @@ final class MemoryWriteState {
         for database in [databases.memories, databases.attributes, databases.time, databases.callerIDs, databases.pending] {
             try writer.transaction.deleteAll(in: database, prefix: Key(entry.id))
         }
+        try dropLexical(entry.id, writer)
         try writer.transaction.delete(name, in: databases.collections)
         collections[name] = nil
         dirtyCollections.remove(name)

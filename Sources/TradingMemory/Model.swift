@@ -249,15 +249,19 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
     public var index: GraphParameters
     /// The default search candidate list size.
     public var searchEf: Int
+    /// Lexical recall (a BM25 index of the situations beside the vectors), or nil: vectors only.
+    /// Collections stored before it existed decode as nil.
+    public var lexical: LexicalSettings?
 
     public init(dimension: Int, embeddingModel: String? = nil, decay: DecayFunction = .none, capacity: CapacityPolicy = .unlimited,
-                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64) {
+                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64, lexical: LexicalSettings? = nil) {
         self.dimension = dimension
         self.embeddingModel = embeddingModel
         self.decay = decay
         self.capacity = capacity
         self.index = index
         self.searchEf = searchEf
+        self.lexical = lexical
     }
 
     func validate() throws {
@@ -265,6 +269,57 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
         guard (1...10_000).contains(searchEf) else { throw TradingMemoryError.invalidArgument("searchEf must be between 1 and 10000") }
         try decay.validate()
         try capacity.validate()
+        try lexical?.validate()
+    }
+}
+
+/// How a query ranks memories.
+public enum Retrieval: String, Hashable, Sendable, Codable, CaseIterable {
+    /// By the decayed cosine similarity of the situation vectors.
+    case dense
+    /// By the decayed BM25 score of the situations' words.
+    case lexical
+    /// Both rankings fused by reciprocal rank (see ``LexicalSettings``).
+    case hybrid
+}
+
+/// A collection's lexical index and how its rankings are fused with the vectors'.
+///
+/// Hybrid recall ranks the top ``window`` of the dense ranking and of the lexical ranking (each
+/// with decay, quality and boost applied) and fuses them by reciprocal rank:
+/// `fused(m) = Σ_rankings 1 / (rrfK + rank(m))`, rank from 1, a memory absent from a ranking adding
+/// nothing; ties go to the higher cosine similarity, then the lower id.
+public struct LexicalSettings: Hashable, Sendable, Codable {
+    /// BM25's term-frequency saturation.
+    public var k1: Double
+    /// BM25's length normalisation.
+    public var b: Double
+    /// The reciprocal-rank constant (60 in the original paper and in most engines).
+    public var rrfK: Double
+    /// How deep each ranking is read before fusing (at least the query's k).
+    public var window: Int
+    /// The retrieval of a query that names none (and has a text).
+    public var retrieval: Retrieval
+    /// The version of the tokenizer the index was built with.
+    public var tokenizer: Int
+
+    public init(k1: Double = 1.2, b: Double = 0.75, rrfK: Double = 60, window: Int = 100, retrieval: Retrieval = .hybrid, tokenizer: Int = 1) {
+        self.k1 = k1
+        self.b = b
+        self.rrfK = rrfK
+        self.window = window
+        self.retrieval = retrieval
+        self.tokenizer = tokenizer
+    }
+
+    public static let standard = LexicalSettings()
+
+    func validate() throws {
+        guard k1.isFinite, k1 >= 0, k1 <= 100 else { throw TradingMemoryError.invalidArgument("lexical k1 must be between 0 and 100") }
+        guard b.isFinite, b >= 0, b <= 1 else { throw TradingMemoryError.invalidArgument("lexical b must be between 0 and 1") }
+        guard rrfK.isFinite, rrfK >= 0, rrfK <= 10_000 else { throw TradingMemoryError.invalidArgument("lexical rrf_k must be between 0 and 10000") }
+        guard (1...10_000).contains(window) else { throw TradingMemoryError.invalidArgument("lexical window must be between 1 and 10000") }
+        guard tokenizer == 1 else { throw TradingMemoryError.invalidArgument("lexical tokenizer version \(tokenizer) is unknown (this build has 1)") }
     }
 }
 
@@ -328,10 +383,17 @@ public struct RecallQuery: Sendable {
     public var filter: MemoryFilter?
     /// Overrides the collection's search candidate list size.
     public var ef: Int?
+    /// The query's text, for lexical and hybrid retrieval.
+    public var text: String?
+    /// Overrides the collection's retrieval (dense when the collection has no lexical index or the
+    /// query no text).
+    public var retrieval: Retrieval?
 
     public init(vector: [Float], k: Int, ticker: String? = nil, mode: RecallMode = .global, asOf: Date? = nil,
                 decay: DecayFunction? = nil, minSimilarity: Float? = nil, weightByQuality: Bool = false,
-                filter: MemoryFilter? = nil, ef: Int? = nil) {
+                filter: MemoryFilter? = nil, ef: Int? = nil, text: String? = nil, retrieval: Retrieval? = nil) {
+        self.text = text
+        self.retrieval = retrieval
         self.vector = vector
         self.k = k
         self.ticker = ticker
@@ -350,14 +412,22 @@ public struct RecallResult: Sendable, Hashable {
     public var memory: Memory
     /// Cosine similarity of the memory's situation vector to the query.
     public var similarity: Float
-    /// `similarity × decay(age) [× quality] [× ticker boost]`.
+    /// Dense: `similarity × decay(age) [× quality] [× ticker boost]`; lexical: the same with the
+    /// BM25 score for the similarity; hybrid: the fused reciprocal-rank score.
     public var score: Double
     public var layer: Layer
+    /// The memory's BM25 score for the query's text (lexical and hybrid retrieval; nil when its
+    /// situation shares no term with the query, or for dense retrieval).
+    public var lexicalScore: Double?
+    /// The query terms that contributed most to ``lexicalScore``, largest first (at most 8).
+    public var matchedTerms: [String]
 
-    public init(memory: Memory, similarity: Float, score: Double, layer: Layer) {
+    public init(memory: Memory, similarity: Float, score: Double, layer: Layer, lexicalScore: Double? = nil, matchedTerms: [String] = []) {
         self.memory = memory
         self.similarity = similarity
         self.score = score
         self.layer = layer
+        self.lexicalScore = lexicalScore
+        self.matchedTerms = matchedTerms
     }
 }

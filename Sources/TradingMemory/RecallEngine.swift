@@ -51,8 +51,10 @@ struct RecallEngine {
         var wanted = query.k
         if case .tickerThenGlobal(let kTicker, let kGlobal) = query.mode { wanted = kTicker + kGlobal }
         guard wanted > 0, let conditions = AttributeConditions(query: query, entry: entry) else { return [] }
+        let retrieval = try self.retrieval(of: query)
         let context = RankingContext(query: query, decay: decay, nowMs: (query.asOf ?? Date()).milliseconds,
-                                     ef: query.ef ?? configuration.searchEf, conditions: conditions)
+                                     ef: query.ef ?? configuration.searchEf, conditions: conditions, retrieval: retrieval,
+                                     terms: retrieval == .dense ? [] : Self.queryTerms(query.text ?? ""))
 
         switch query.mode {
         case .global:
@@ -89,12 +91,17 @@ struct RecallEngine {
         var nowMs: Int64
         var ef: Int
         var conditions: AttributeConditions
+        var retrieval: Retrieval = .dense
+        /// The query's distinct terms, sorted (lexical and hybrid retrieval).
+        var terms: [String] = []
     }
 
-    private struct Scored {
+    struct Scored {
         var id: UInt32
         var similarity: Float
         var score: Double
+        var lexicalScore: Double? = nil
+        var matchedTerms: [String] = []
     }
 
     /// The top `k` of one layer by decayed score.
@@ -106,8 +113,8 @@ struct RecallEngine {
     /// ``exactRankingLimit`` eligible memories is scored exactly — cheaper than widening walks —
     /// and a larger one is walked wider until the next walk would cost more than the exact pass
     /// (a walk computes about 11 distances per unit of ef).
-    private func rank(layer: Layer, graph: GraphID, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
-                      excluding: Set<UInt32>, _ reader: borrowing IndexReader) throws -> [RecallResult] {
+    func rankDense(layer: Layer, graph: GraphID, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
+                   excluding: Set<UInt32>, _ reader: borrowing IndexReader) throws -> [Scored] {
         let info = try reader.graph(graph)
         guard info.live > 0 else { return [] }
         let tickerCode = layer == .ticker ? self.tickerCode(of: graph) : nil
@@ -142,10 +149,10 @@ struct RecallEngine {
                     insert(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity,
                                   score: scoring.score(similarity: neighbor.similarity, row)), into: &top, k: k)
                 }
-                if neighbors.count < fetch || stoppedBySimilarity { return try results(top, layer: layer, reader) }
+                if neighbors.count < fetch || stoppedBySimilarity { return top }
                 let last = Double(neighbors.last!.similarity)
                 let bound = last > 0 ? last * max(boost, 1) : 0
-                if top.count == k && top[k - 1].score >= bound { return try results(top, layer: layer, reader) }
+                if top.count == k && top[k - 1].score >= bound { return top }
                 fetch *= 2
                 decided = eligible <= Self.exactRankingLimit || 22 * fetch >= eligible
             }
@@ -168,10 +175,10 @@ struct RecallEngine {
                 if top.count == k { break }
             }
         }
-        return try results(top, layer: layer, reader)
+        return top
     }
 
-    private struct Scoring {
+    struct Scoring {
         let decay: DecayFunction
         let nowMs: Int64
         let weightByQuality: Bool
@@ -188,36 +195,37 @@ struct RecallEngine {
         }
     }
 
-    private func passesMetadata(_ id: UInt32, _ conditions: [MetadataCondition], _ reader: borrowing IndexReader) throws -> Bool {
+    func passesMetadata(_ id: UInt32, _ conditions: [MetadataCondition], _ reader: borrowing IndexReader) throws -> Bool {
         guard !conditions.isEmpty else { return true }
         guard let memory = try MemoryLookup.memory(MemoryID(rawValue: id), collection: entry.id, databases: databases,
                                                    reader.transaction) else { return false }
         return conditions.allSatisfy { $0.matches(memory.metadata[$0.key]) }
     }
 
-    private func results(_ top: [Scored], layer: Layer, _ reader: borrowing IndexReader) throws -> [RecallResult] {
+    func results(_ top: [Scored], layer: Layer, _ reader: borrowing IndexReader) throws -> [RecallResult] {
         try top.map { scored in
             guard let memory = try MemoryLookup.memory(MemoryID(rawValue: scored.id), collection: entry.id, databases: databases,
                                                        reader.transaction) else {
                 throw TradingMemoryError.storage("memory \(scored.id) is in the index but has no record")
             }
-            return RecallResult(memory: memory, similarity: scored.similarity, score: scored.score, layer: layer)
+            return RecallResult(memory: memory, similarity: scored.similarity, score: scored.score, layer: layer,
+                                lexicalScore: scored.lexicalScore, matchedTerms: scored.matchedTerms)
         }
     }
 
     /// Ranking order: higher score, then higher similarity, then lower id (reproducible ties).
-    private func before(_ a: Scored, _ b: Scored) -> Bool {
+    func before(_ a: Scored, _ b: Scored) -> Bool {
         a.score != b.score ? a.score > b.score : (a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id)
     }
 
-    private func insert(_ candidate: Scored, into top: inout [Scored], k: Int) {
+    func insert(_ candidate: Scored, into top: inout [Scored], k: Int) {
         if top.count == k, let last = top.last, !before(candidate, last) { return }
         let position = top.firstIndex { before(candidate, $0) } ?? top.count
         top.insert(candidate, at: position)
         if top.count > k { top.removeLast() }
     }
 
-    private func tickerCode(of graph: GraphID) -> UInt32? {
+    func tickerCode(of graph: GraphID) -> UInt32? {
         entry.tickers.values.first { $0.graph == graph.rawValue }?.code
     }
 }

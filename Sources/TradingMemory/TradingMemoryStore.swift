@@ -25,15 +25,17 @@ public final class TradingMemoryStore: @unchecked Sendable {
     /// Opens the trading-memory layer of an open index store, creating its databases if needed.
     public init(index: IndexStore) throws {
         self.index = index
-        let names = Set(try index.environment.databaseNames())
+        var names = Set(try index.environment.databaseNames())
         let missing = MemoryDatabases.names.filter { !names.contains($0) }
         if !missing.isEmpty && index.environment.options.readOnly {
             throw TradingMemoryError.storage("the database has no trading-memory data (read-only, cannot create \(missing.joined(separator: ", ")))")
         }
-        if !missing.isEmpty {
-            _ = try index.environment.createDatabases(named: MemoryDatabases.names) { _, _ in }
+        let all = MemoryDatabases.names + MemoryDatabases.lexicalNames
+        if !index.environment.options.readOnly && !all.allSatisfy(names.contains) {
+            _ = try index.environment.createDatabases(named: all) { _, _ in }
+            names.formUnion(all)
         }
-        databases = try MemoryDatabases(environment: index.environment, create: false)
+        databases = try MemoryDatabases(environment: index.environment, create: false, present: names)
     }
 
     /// Closes the database. Nothing may be running.

@@ -138,6 +138,9 @@ extension TradingMemoryStore {
                 }
                 let expectedEntries = live.count + liveByTicker.values.reduce(0) { $0 + $1.count }
                 if timeEntries != expectedEntries { report(name, "time-index", "\(timeEntries) entries for \(expectedEntries) expected") }
+                if entry.configuration.lexical != nil {
+                    try verifyLexical(entry, liveMemories: memories.filter { $0.status == .live }, reader, report: report)
+                }
                 // Pending index.
                 var pendingEntries = Set<UInt32>()
                 try reader.transaction.forEach(in: databases.pending, prefix: Key(entry.id)) { key, _ in

@@ -77,10 +77,13 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
     public var seed: UInt64?
     /// Return the existing collection instead of 409 when the name is taken.
     public var getOrCreate: Bool?
+    /// Lexical recall: absent — on (with the standard settings) for a collection of text, that is one
+    /// with an `embedding_model`, off otherwise; `false` — off; `true` or an object — on.
+    public var lexical: WireLexical?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", decay, capacity, m, efConstruction = "ef_construction",
-             searchEf = "search_ef", seed, getOrCreate = "get_or_create"
+             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical
     }
 
     public init(name: String?, configuration: CollectionConfiguration, getOrCreate: Bool? = nil, includeSeed: Bool = false) {
@@ -94,13 +97,66 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         searchEf = configuration.searchEf
         seed = includeSeed ? configuration.index.seed : nil
         self.getOrCreate = getOrCreate
+        lexical = WireLexical(configuration.lexical)
     }
 
     public func configuration() throws -> CollectionConfiguration {
         var index = GraphParameters(m: m ?? 16, efConstruction: efConstruction ?? 200)
         if let seed { index.seed = seed }
+        let lexical = try self.lexical.map { try $0.settings() } ?? (embeddingModel != nil ? LexicalSettings.standard : nil)
         return CollectionConfiguration(dimension: dimension, embeddingModel: embeddingModel, decay: try decay?.decayFunction() ?? .none,
-                                       capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64)
+                                       capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64, lexical: lexical)
+    }
+}
+
+/// A collection's lexical settings in JSON: `false`, `true`, or
+/// `{"k1": 1.2, "b": 0.75, "rrf_k": 60, "window": 100, "retrieval": "hybrid"}` (each key optional).
+public enum WireLexical: Codable, Hashable, Sendable {
+    case off
+    case on(k1: Double?, b: Double?, rrfK: Double?, window: Int?, retrieval: Retrieval?)
+
+    enum CodingKeys: String, CodingKey { case k1, b, rrfK = "rrf_k", window, retrieval }
+
+    public init(_ settings: LexicalSettings?) {
+        guard let settings else {
+            self = .off
+            return
+        }
+        self = .on(k1: settings.k1, b: settings.b, rrfK: settings.rrfK, window: settings.window, retrieval: settings.retrieval)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let flag = try? single.decode(Bool.self) {
+            self = flag ? .on(k1: nil, b: nil, rrfK: nil, window: nil, retrieval: nil) : .off
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self = .on(k1: try container.decodeIfPresent(Double.self, forKey: .k1), b: try container.decodeIfPresent(Double.self, forKey: .b),
+                   rrfK: try container.decodeIfPresent(Double.self, forKey: .rrfK), window: try container.decodeIfPresent(Int.self, forKey: .window),
+                   retrieval: try container.decodeIfPresent(Retrieval.self, forKey: .retrieval))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .off:
+            var single = encoder.singleValueContainer()
+            try single.encode(false)
+        case .on(let k1, let b, let rrfK, let window, let retrieval):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(k1, forKey: .k1)
+            try container.encodeIfPresent(b, forKey: .b)
+            try container.encodeIfPresent(rrfK, forKey: .rrfK)
+            try container.encodeIfPresent(window, forKey: .window)
+            try container.encodeIfPresent(retrieval, forKey: .retrieval)
+        }
+    }
+
+    /// The settings (nil: off), defaults filled in.
+    public func settings() throws -> LexicalSettings? {
+        guard case .on(let k1, let b, let rrfK, let window, let retrieval) = self else { return nil }
+        let standard = LexicalSettings.standard
+        return LexicalSettings(k1: k1 ?? standard.k1, b: b ?? standard.b, rrfK: rrfK ?? standard.rrfK, window: window ?? standard.window,
+                               retrieval: retrieval ?? standard.retrieval)
     }
 }
 
@@ -118,10 +174,11 @@ public struct WireCollection: Codable, Hashable, Sendable {
     public var m: Int
     public var efConstruction: Int
     public var searchEf: Int
+    public var lexical: WireLexical?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", count, pending, tickers, created, decay, capacity, m,
-             efConstruction = "ef_construction", searchEf = "search_ef"
+             efConstruction = "ef_construction", searchEf = "search_ef", lexical
     }
 
     public init(_ info: CollectionInfo) {
@@ -137,12 +194,14 @@ public struct WireCollection: Codable, Hashable, Sendable {
         m = info.configuration.index.m
         efConstruction = info.configuration.index.efConstruction
         searchEf = info.configuration.searchEf
+        lexical = WireLexical(info.configuration.lexical)
     }
 
     public var info: CollectionInfo {
         CollectionInfo(name: name, configuration: CollectionConfiguration(
             dimension: dimension, embeddingModel: embeddingModel, decay: (try? decay.decayFunction()) ?? .none,
-            capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf),
+            capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf,
+            lexical: (try? lexical?.settings()) ?? nil),
             created: created.date, count: count, pending: pending, tickers: tickers)
     }
 }

@@ -120,14 +120,19 @@ public struct WireRecallResult: Decodable, Hashable, Sendable {
     public var similarity: Float
     public var score: Double
     public var layer: Layer
+    /// BM25 score (lexical and hybrid retrieval), and the query terms that gave most of it.
+    public var lexicalScore: Double?
+    public var matchedTerms: [String]?
 
-    enum CodingKeys: String, CodingKey { case similarity, score, layer }
+    enum CodingKeys: String, CodingKey { case similarity, score, layer, lexicalScore = "lexical_score", matchedTerms = "matched_terms" }
 
     public init(_ result: RecallResult) {
         memory = WireMemory(result.memory)
         similarity = result.similarity
         score = result.score
         layer = result.layer
+        lexicalScore = result.lexicalScore
+        matchedTerms = result.matchedTerms.isEmpty ? nil : result.matchedTerms
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,10 +141,15 @@ public struct WireRecallResult: Decodable, Hashable, Sendable {
         similarity = try container.decode(Float.self, forKey: .similarity)
         score = try container.decode(Double.self, forKey: .score)
         layer = try container.decode(Layer.self, forKey: .layer)
+        lexicalScore = try container.decodeIfPresent(Double.self, forKey: .lexicalScore)
+        matchedTerms = try container.decodeIfPresent([String].self, forKey: .matchedTerms)
     }
 
     /// The result this describes.
-    public var result: RecallResult { RecallResult(memory: memory.memory, similarity: similarity, score: score, layer: layer) }
+    public var result: RecallResult {
+        RecallResult(memory: memory.memory, similarity: similarity, score: score, layer: layer, lexicalScore: lexicalScore,
+                     matchedTerms: matchedTerms ?? [])
+    }
 }
 
 // MARK: - Writing
@@ -207,6 +217,13 @@ extension WireRecallResult: JSONWritable {
         writer.key(CodingKeys.layer.rawValue); writer.string(layer.rawValue)
         writer.key(CodingKeys.score.rawValue); writer.number(score)
         writer.key(CodingKeys.similarity.rawValue); writer.number(similarity)
+        writer.field(CodingKeys.lexicalScore.rawValue, lexicalScore)
+        if let matchedTerms {
+            writer.key(CodingKeys.matchedTerms.rawValue)
+            writer.beginArray()
+            for term in matchedTerms { writer.string(term) }
+            writer.endArray()
+        }
         writer.endObject()
     }
 }

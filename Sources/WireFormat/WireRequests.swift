@@ -91,10 +91,12 @@ public struct QueryRequest: Codable, Sendable {
     public var weightByQuality: Bool?
     public var `where`: WireFilter?
     public var ef: Int?
+    /// `dense`, `lexical` or `hybrid` (default: the collection's, for text queries; dense for vectors).
+    public var retrieval: Retrieval?
 
     enum CodingKeys: String, CodingKey {
         case vectors, texts, k, ticker, mode, kTicker = "k_ticker", kGlobal = "k_global", tickerBoost = "ticker_boost", asOf = "as_of",
-             decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef
+             decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef, retrieval
     }
 
     public init(vectors: [[Float]]? = nil, texts: [String]? = nil, k: Int? = nil) {
@@ -125,8 +127,15 @@ public struct QueryRequest: Codable, Sendable {
         weightByQuality = query.weightByQuality
         self.where = query.filter.map(WireFilter.init)
         ef = query.ef
+        retrieval = query.retrieval
+        if let text = query.text {
+            vectors = nil
+            texts = [text]
+        }
     }
 
+    /// The queries of the request: one per vector, with the text it was embedded from when the
+    /// request sent texts (`texts[i]` for `vectors[i]`).
     public func recallQueries(vectors: [[Float]]) throws -> [RecallQuery] {
         let k = self.k ?? 5
         let mode: RecallMode
@@ -139,9 +148,10 @@ public struct QueryRequest: Codable, Sendable {
         }
         let decay = try self.decay?.decayFunction()
         let filter = try self.where?.filter()
-        return vectors.map { vector in
+        return vectors.enumerated().map { index, vector in
             RecallQuery(vector: vector, k: k, ticker: ticker, mode: mode, asOf: asOf?.date, decay: decay, minSimilarity: minSimilarity,
-                        weightByQuality: weightByQuality ?? false, filter: filter, ef: ef)
+                        weightByQuality: weightByQuality ?? false, filter: filter, ef: ef,
+                        text: texts.flatMap { index < $0.count ? $0[index] : nil }, retrieval: retrieval)
         }
     }
 }

@@ -27,6 +27,8 @@ extension Hindsight {
             @Option(name: .customLong("ef-construction"), help: "HNSW candidate list size while inserting.") var efConstruction: Int = 200
             @Flag(name: .customLong("if-missing"), help: "Succeed without change when the collection exists (get-or-create).")
             var ifMissing = false
+            @Option(help: "Lexical recall (BM25 beside the vectors, hybrid by default): on or off. Default: on for a collection of text (with --embedder or --model).")
+            var lexical: String?
 
             func run() async throws {
                 var dim = self.dim, model = self.model
@@ -40,8 +42,16 @@ extension Hindsight {
                 }
                 let capacity = CapacityPolicy(maxMemories: maxMemories, maxPerTicker: maxPerTicker,
                                               maxAgeSeconds: try maxAge.map { try Arguments.duration($0, option: "--max-age") }, eviction: order)
+                let lexicalOn: Bool
+                switch lexical {
+                case nil: lexicalOn = model != nil
+                case "on": lexicalOn = true
+                case "off": lexicalOn = false
+                case let other?: throw ValidationError("--lexical takes on or off, not '\(other)'.")
+                }
                 let configuration = CollectionConfiguration(dimension: dim, embeddingModel: model, decay: try decay.decayFunction() ?? .none,
-                                                            capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction))
+                                                            capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction),
+                                                            lexical: lexicalOn ? .standard : nil)
                 let store = try database.openStore()
                 defer { store.close() }
                 let info = ifMissing ? try store.getOrCreateCollection(name, configuration: configuration)

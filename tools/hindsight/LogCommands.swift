@@ -39,7 +39,8 @@ extension Hindsight {
                 } else {
                     let dimension = try await embedder.embed(["dimension probe"])[0].count
                     info = try store.getOrCreateCollection(collection, configuration: CollectionConfiguration(dimension: dimension,
-                                                                                                              embeddingModel: embedder.model))
+                                                                                                              embeddingModel: embedder.model,
+                                                                                                              lexical: .standard))
                 }
                 var plan = DecisionLogRecords.importPlan(text: text, existing: existing)
                 let vectors = try await embedTexts(plan.memories.map(\.memory.situation), with: embedder, for: info)

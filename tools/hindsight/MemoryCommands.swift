@@ -58,6 +58,7 @@ extension Hindsight {
         @Option(name: .customLong("as-of"), help: "The simulated now: nothing known later is returned.") var asOf: String?
         @OptionGroup var decay: DecayOptions
         @Option(name: .customLong("min-similarity"), help: "Drop results below this cosine similarity.") var minSimilarity: Float?
+        @Option(help: "dense, lexical or hybrid (default: the collection's for --text, dense for vectors).") var retrieval: String?
         @Flag(name: .customLong("weight-by-quality"), help: "Multiply scores by each memory's quality.") var weightByQuality = false
         @Option(name: .customLong("where-action"), help: "Only memories with this action (repeatable).") var whereAction: [String] = []
         @Option(name: .customLong("where-ticker"), help: "Only memories of this ticker (repeatable).") var whereTicker: [String] = []
@@ -106,7 +107,11 @@ extension Hindsight {
             filter.timeBefore = try before.map { try Arguments.date($0, option: "--before") }
             let query = RecallQuery(vector: try await queryVector(store), k: k, ticker: ticker, mode: try recallMode(),
                                     asOf: try asOf.map { try Arguments.date($0, option: "--as-of") }, decay: try decay.decayFunction(),
-                                    minSimilarity: minSimilarity, weightByQuality: weightByQuality, filter: filter, ef: ef)
+                                    minSimilarity: minSimilarity, weightByQuality: weightByQuality, filter: filter, ef: ef,
+                                    text: text, retrieval: try retrieval.map { (name) throws -> Retrieval in
+                                        guard let value = Retrieval(rawValue: name) else { throw ValidationError("--retrieval takes dense, lexical or hybrid.") }
+                                        return value
+                                    })
             let results = try store.recall(query, in: collection)
             if json {
                 JSONOutput.print(QueryResponse(results: [results.map(WireRecallResult.init)]))
@@ -117,6 +122,9 @@ extension Hindsight {
                 let memory = result.memory
                 print(String(format: "%2d. %@  score %.4f  cosine %.4f  %@ %@ %@", rank + 1, memory.callerID ?? "#\(memory.id)", result.score,
                              result.similarity, memory.ticker ?? "-", WireTime.format(memory.time), result.layer.rawValue))
+                if let lexical = result.lexicalScore {
+                    print(String(format: "    lexical %.3f, matched: ", lexical) + result.matchedTerms.joined(separator: ", "))
+                }
                 print("    situation:  \(memory.situation.prefix(120))\(memory.situation.count > 120 ? "…" : "")")
                 print("    reflection: \(memory.reflection)")
             }
