@@ -327,11 +327,15 @@ public final class HindsightServer: Sendable {
         add(.post, "/v1/collections/{name}/query") { request, context in
             let name = try Self.parameter("name", context)
             let body = try await self.decode(QueryRequest.self, from: request)
-            guard (body.vectors == nil) != (body.texts == nil) else { throw APIError.badRequest("give exactly one of vectors and texts") }
+            guard body.vectors != nil || body.texts != nil else { throw APIError.badRequest("give vectors, texts, or both") }
             let count = body.vectors?.count ?? body.texts!.count
             guard (1...256).contains(count) else { throw APIError.badRequest("send 1 to 256 query vectors or texts") }
+            if let texts = body.texts, let vectors = body.vectors, texts.count != vectors.count {
+                throw APIError.badRequest("with both, texts[i] is the text of vectors[i]: send as many of each")
+            }
             var vectors = body.vectors ?? []
-            if let texts = body.texts {
+            if body.vectors == nil, let texts = body.texts {
+                // Texts alone are embedded; with vectors they are for lexical recall only.
                 let info = try await self.read { try self.store.collection(name) }
                 vectors = try await self.embed(texts, for: info)
             }

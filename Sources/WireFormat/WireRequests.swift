@@ -128,10 +128,8 @@ public struct QueryRequest: Codable, Sendable {
         self.where = query.filter.map(WireFilter.init)
         ef = query.ef
         retrieval = query.retrieval
-        if let text = query.text {
-            vectors = nil
-            texts = [text]
-        }
+        // The vector is used as it is; the text goes beside it for lexical recall.
+        texts = query.text.map { [$0] }
     }
 
     /// The queries of the request: one per vector, with the text it was embedded from when the

@@ -223,9 +223,7 @@ class TradingMemoryLog:
         try:
             self._refresh()
             options = {"k": n, "as_of": _iso(as_of or self.as_of)}
-            vectors = self._vectors([situation])
-            results = (self.client.query(self.collection, vectors=vectors, **options) if vectors
-                       else self.client.query(self.collection, texts=[situation], **options))[0]
+            results = self.client.query(self.collection, vectors=self._vectors([situation]), texts=[situation], **options)[0]
         except HindsightError as error:
             if error.code == "unknown_collection":
                 return ""

@@ -69,6 +69,8 @@ class FinancialSituationMemory:
     - ``ticker``: the ticker of this agent's situations (recalls prefer it, then fill from all);
     - ``as_of``: the simulated date of a back-test (nothing known later is returned);
     - ``decay``: ``{"half_life": "90d"}``, ``{"shape": "gauss", "scale": "30d"}``, or a half-life in days;
+    - ``retrieval``: ``"dense"``, ``"lexical"`` or ``"hybrid"`` (default: the collection's — hybrid for
+      collections this class creates: situation vectors and BM25 over their words, fused by rank);
     - ``embedding``: a callable ``text -> list[float]``, ``{"provider": "server"}`` (the default: the
       server embeds), or ``{"provider": "openai", "base_url": ..., "model": ..., "api_key": ...}``;
     - ``strict``: raise from ``get_memories`` instead of returning ``[]`` when a recall fails (by
@@ -91,6 +93,7 @@ class FinancialSituationMemory:
         self.ticker = settings.get("ticker")
         self.as_of = settings.get("as_of")
         self.decay = _decay(settings.get("decay"))
+        self.retrieval = settings.get("retrieval")
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
         self.strict = bool(settings.get("strict", False))
         self._ready = False
@@ -136,14 +139,12 @@ class FinancialSituationMemory:
             if n_matches <= 0:
                 return []
             ticker = ticker or self.ticker
-            options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": self.decay}
+            options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": self.decay, "retrieval": self.retrieval}
             if ticker:
                 options.update(ticker=ticker, mode="ticker_then_global", k_ticker=n_matches, k_global=n_matches)
             vectors = self._vectors([current_situation])
-            if vectors:
-                results = self.client.query(self.collection, vectors=vectors, **options)[0]
-            else:
-                results = self.client.query(self.collection, texts=[current_situation], **options)[0]
+            # The text goes along either way: a collection with lexical recall ranks by words and vectors.
+            results = self.client.query(self.collection, vectors=vectors, texts=[current_situation], **options)[0]
         except Exception as error:  # the server, the embedder or anything else: never break the agent
             if isinstance(error, HindsightError) and error.code == "unknown_collection":
                 log.debug("get_memories(%s): no memories yet (the collection is made by the first add)", self.collection)
@@ -166,6 +167,7 @@ class FinancialSituationMemory:
                 "similarity_score": similarity, "similarity": similarity, "distance": 1.0 - similarity,
                 "score": float(result["score"]), "ticker": result.get("ticker"), "date": result.get("time"),
                 "id": result.get("id"), "layer": result.get("layer"),
+                "lexical_score": result.get("lexical_score"), "matched_terms": result.get("matched_terms", []),
             })
         if len(matches) < n_matches:
             log.debug("get_memories(%s): %d of %d matches available", self.collection, len(matches), n_matches)

@@ -90,9 +90,16 @@ def test_ticker_as_of_and_decay(server):
     early = FinancialSituationMemory("judge", server_url=server.url, as_of="2024-02-01")
     assert [m["recommendation"] for m in early.get_memories("earnings", n_matches=5)] == ["NVDA lesson"]
     # 30-day half-life as of 2024-03-02: the exact but 60-day-old NVDA match keeps a quarter of its score.
-    decayed = memory.get_memories("earnings beat guidance raised", n_matches=2, as_of="2024-03-02")
+    dense = FinancialSituationMemory("judge", server_url=server.url, decay={"half_life": "30d"}, retrieval="dense")
+    decayed = dense.get_memories("earnings beat guidance raised", n_matches=2, as_of="2024-03-02")
     assert [m["recommendation"] for m in decayed] == ["AAPL lesson", "NVDA lesson"]
     assert abs(decayed[1]["score"] - decayed[1]["similarity"] * 0.25) < 1e-6
+    assert decayed[1]["lexical_score"] is None
+    # By default (hybrid) the same decay applies to both rankings before they are fused.
+    hybrid = memory.get_memories("earnings beat guidance raised", n_matches=2, as_of="2024-03-02")
+    assert [m["recommendation"] for m in hybrid] == ["AAPL lesson", "NVDA lesson"]
+    assert hybrid[0]["lexical_score"] > 0 and "earnings" in hybrid[0]["matched_terms"]
+    assert abs(hybrid[0]["score"] - 2 / 61) < 1e-12, "first in both rankings: 1/(60+1) twice"
 
 
 def test_token_is_required(token_server):
