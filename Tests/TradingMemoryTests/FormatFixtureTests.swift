@@ -70,6 +70,16 @@ import WireFormat
                     #expect(abs(got.score - want.score) <= 1e-9 * max(1, abs(want.score)))
                 }
             }
+            // Read-only, it opens without the databases added since (lexical recall) and answers alike.
+            let copy = path + "/readonly"
+            try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("db").path, toPath: copy)
+            let readOnly = try TradingMemoryStore(path: copy, options: EnvironmentOptions(readOnly: true))
+            for fixture in expected.cases {
+                let (collection, query) = try Self.query(fixture)
+                #expect(try readOnly.recall(query, in: collection).map(\.memory.id.rawValue) == fixture.results.map(\.engine_id))
+            }
+            #expect(try readOnly.collections().allSatisfy { $0.configuration.lexical == nil }, "old collections have no lexical index")
+            readOnly.close()
             // And it still takes writes: a new memory in the old database.
             let vector = expected.cases[0].vector
             try store.add([NewMemory(callerID: "after", ticker: "BRK.B", time: Date(timeIntervalSince1970: 1_712_000_000), situation: "new",

@@ -207,6 +207,33 @@ import VectorIndex
         }
     }
 
+    @Test func turningLexicalRecallOnIndexesTheLiveMemoriesAndOffRemovesTheIndex() throws {
+        try withTemporaryDirectory { path in
+            let converted = try TradingMemoryStore(path: path + "/a")
+            let fresh = try TradingMemoryStore(path: path + "/b")
+            defer { converted.close(); fresh.close() }
+            _ = try converted.createCollection("c", configuration: CollectionConfiguration(dimension: 16, embeddingModel: "test"))
+            try add(converted, Array(Self.situations.indices))
+            try converted.recordDecision(NewMemory(callerID: "pending", time: epoch2022, situation: "buybacks buybacks", reflection: "",
+                                                   vector: vector(60)), in: "c")
+            #expect(try converted.setLexical(.standard, for: "c") == Self.situations.count, "live memories only")
+            try lexicalCollection(fresh)
+            try add(fresh, Array(Self.situations.indices))
+            for text in ["export restrictions tighten", "茅台 监管收紧", "buybacks"] {
+                let a = try converted.recall(RecallQuery(vector: vector(3), k: 20, text: text, retrieval: .lexical), in: "c")
+                let b = try fresh.recall(RecallQuery(vector: vector(3), k: 20, text: text, retrieval: .lexical), in: "c")
+                #expect(a.map { $0.memory.callerID } == b.map { $0.memory.callerID } && a.map(\.lexicalScore) == b.map(\.lexicalScore))
+            }
+            #expect(try converted.verify().findings.isEmpty)
+            try converted.setLexical(nil, for: "c")
+            #expect(try converted.collection("c").configuration.lexical == nil)
+            #expect(throws: TradingMemoryError.self) {
+                try converted.recall(RecallQuery(vector: vector(3), k: 5, text: "buybacks", retrieval: .lexical), in: "c")
+            }
+            #expect(try converted.verify().findings.isEmpty)
+        }
+    }
+
     @Test func collectionsWithoutALexicalIndexStayDenseAndSaySo() throws {
         try withTemporaryMemoryStore { store, _ in
             _ = try store.createCollection("v", configuration: CollectionConfiguration(dimension: 16))

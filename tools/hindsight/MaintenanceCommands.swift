@@ -42,14 +42,24 @@ extension Hindsight {
         @Option(name: .customLong("ef-construction"), help: "New candidate list size while inserting.") var efConstruction: Int?
         @Option(help: "Threads searching for each batch's links (1: the serial insert; more: a batch-parallel build).")
         var threads: Int = 1
+        @Option(help: "Also turn lexical recall (BM25 beside the vectors) on or off: on builds the index of every live memory, off removes it.")
+        var lexical: String?
 
         func validate() throws {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+            guard lexical == nil || lexical == "on" || lexical == "off" else { throw ValidationError("--lexical takes on or off.") }
         }
 
         func run() throws {
             let store = try database.openStore()
             defer { store.close() }
+            if let lexical {
+                for name in try collection.map({ [$0] }) ?? store.collections().map(\.name) {
+                    let current = try store.collection(name).configuration.lexical
+                    let indexed = try store.setLexical(lexical == "on" ? current ?? .standard : nil, for: name)
+                    print(lexical == "on" ? "lexical recall on for \(name): \(indexed) memories indexed" : "lexical recall off for \(name)")
+                }
+            }
             let progress = ProgressLine("rebuilding")
             for report in try store.rebuild(collection: collection, m: m, efConstruction: efConstruction, threads: threads, progress: { name, done, total in
                 progress.update(done, total)
