@@ -286,16 +286,20 @@ public enum Retrieval: String, Hashable, Sendable, Codable, CaseIterable {
 /// A collection's lexical index and how its rankings are fused with the vectors'.
 ///
 /// Hybrid recall ranks the top ``window`` of the dense ranking and of the lexical ranking (each
-/// with decay, quality and boost applied) and fuses them by reciprocal rank:
-/// `fused(m) = Σ_rankings 1 / (rrfK + rank(m))`, rank from 1, a memory absent from a ranking adding
-/// nothing; ties go to the higher cosine similarity, then the lower id.
+/// with decay, quality and boost applied) and fuses them by weighted reciprocal rank:
+/// `fused(m) = denseWeight / (rrfK + rank_dense(m)) + 1 / (rrfK + rank_lexical(m))`, rank from 1, a
+/// memory absent from a ranking adding nothing; ties go to the higher cosine similarity, then the lower id.
 public struct LexicalSettings: Hashable, Sendable, Codable {
     /// BM25's term-frequency saturation.
     public var k1: Double
     /// BM25's length normalisation.
     public var b: Double
-    /// The reciprocal-rank constant (60 in the original paper and in most engines).
+    /// The reciprocal-rank constant: 10 by default (60 in the original paper; measured on long
+    /// situations, a smaller constant lets the first lexical ranks lead — docs/benchmarks.md).
     public var rrfK: Double
+    /// The weight of the dense ranking in the fusion (the lexical one weighs 1): 0.25 by default,
+    /// because the vectors of a sentence model see only the start of a long situation.
+    public var denseWeight: Double
     /// How deep each ranking is read before fusing (at least the query's k).
     public var window: Int
     /// The retrieval of a query that names none (and has a text).
@@ -303,10 +307,12 @@ public struct LexicalSettings: Hashable, Sendable, Codable {
     /// The version of the tokenizer the index was built with.
     public var tokenizer: Int
 
-    public init(k1: Double = 1.2, b: Double = 0.75, rrfK: Double = 60, window: Int = 100, retrieval: Retrieval = .hybrid, tokenizer: Int = 1) {
+    public init(k1: Double = 1.2, b: Double = 0.75, rrfK: Double = 10, denseWeight: Double = 0.25, window: Int = 100, retrieval: Retrieval = .hybrid,
+                tokenizer: Int = 1) {
         self.k1 = k1
         self.b = b
         self.rrfK = rrfK
+        self.denseWeight = denseWeight
         self.window = window
         self.retrieval = retrieval
         self.tokenizer = tokenizer
@@ -318,6 +324,9 @@ public struct LexicalSettings: Hashable, Sendable, Codable {
         guard k1.isFinite, k1 >= 0, k1 <= 100 else { throw TradingMemoryError.invalidArgument("lexical k1 must be between 0 and 100") }
         guard b.isFinite, b >= 0, b <= 1 else { throw TradingMemoryError.invalidArgument("lexical b must be between 0 and 1") }
         guard rrfK.isFinite, rrfK >= 0, rrfK <= 10_000 else { throw TradingMemoryError.invalidArgument("lexical rrf_k must be between 0 and 10000") }
+        guard denseWeight.isFinite, denseWeight >= 0, denseWeight <= 100 else {
+            throw TradingMemoryError.invalidArgument("lexical dense_weight must be between 0 and 100")
+        }
         guard (1...10_000).contains(window) else { throw TradingMemoryError.invalidArgument("lexical window must be between 1 and 10000") }
         guard tokenizer == 1 else { throw TradingMemoryError.invalidArgument("lexical tokenizer version \(tokenizer) is unknown (this build has 1)") }
     }

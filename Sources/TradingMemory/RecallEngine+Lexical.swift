@@ -51,7 +51,7 @@ extension RecallEngine {
             var fused: [UInt32: Scored] = [:]
             for (rank, candidate) in dense.enumerated() {
                 var entry = candidate
-                entry.score = 1 / (settings.rrfK + Double(rank + 1))
+                entry.score = settings.denseWeight / (settings.rrfK + Double(rank + 1))
                 if let hit = hits[candidate.id] {
                     entry.lexicalScore = hit.score
                     entry.matchedTerms = hit.topTerms

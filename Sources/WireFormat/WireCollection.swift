@@ -113,26 +113,29 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
 /// `{"k1": 1.2, "b": 0.75, "rrf_k": 60, "window": 100, "retrieval": "hybrid"}` (each key optional).
 public enum WireLexical: Codable, Hashable, Sendable {
     case off
-    case on(k1: Double?, b: Double?, rrfK: Double?, window: Int?, retrieval: Retrieval?)
+    case on(k1: Double?, b: Double?, rrfK: Double?, denseWeight: Double?, window: Int?, retrieval: Retrieval?)
 
-    enum CodingKeys: String, CodingKey { case k1, b, rrfK = "rrf_k", window, retrieval }
+    enum CodingKeys: String, CodingKey { case k1, b, rrfK = "rrf_k", denseWeight = "dense_weight", window, retrieval }
 
     public init(_ settings: LexicalSettings?) {
         guard let settings else {
             self = .off
             return
         }
-        self = .on(k1: settings.k1, b: settings.b, rrfK: settings.rrfK, window: settings.window, retrieval: settings.retrieval)
+        self = .on(k1: settings.k1, b: settings.b, rrfK: settings.rrfK, denseWeight: settings.denseWeight, window: settings.window,
+                   retrieval: settings.retrieval)
     }
 
     public init(from decoder: any Decoder) throws {
         if let single = try? decoder.singleValueContainer(), let flag = try? single.decode(Bool.self) {
-            self = flag ? .on(k1: nil, b: nil, rrfK: nil, window: nil, retrieval: nil) : .off
+            self = flag ? .on(k1: nil, b: nil, rrfK: nil, denseWeight: nil, window: nil, retrieval: nil) : .off
             return
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self = .on(k1: try container.decodeIfPresent(Double.self, forKey: .k1), b: try container.decodeIfPresent(Double.self, forKey: .b),
-                   rrfK: try container.decodeIfPresent(Double.self, forKey: .rrfK), window: try container.decodeIfPresent(Int.self, forKey: .window),
+                   rrfK: try container.decodeIfPresent(Double.self, forKey: .rrfK),
+                   denseWeight: try container.decodeIfPresent(Double.self, forKey: .denseWeight),
+                   window: try container.decodeIfPresent(Int.self, forKey: .window),
                    retrieval: try container.decodeIfPresent(Retrieval.self, forKey: .retrieval))
     }
 
@@ -141,11 +144,12 @@ public enum WireLexical: Codable, Hashable, Sendable {
         case .off:
             var single = encoder.singleValueContainer()
             try single.encode(false)
-        case .on(let k1, let b, let rrfK, let window, let retrieval):
+        case .on(let k1, let b, let rrfK, let denseWeight, let window, let retrieval):
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encodeIfPresent(k1, forKey: .k1)
             try container.encodeIfPresent(b, forKey: .b)
             try container.encodeIfPresent(rrfK, forKey: .rrfK)
+            try container.encodeIfPresent(denseWeight, forKey: .denseWeight)
             try container.encodeIfPresent(window, forKey: .window)
             try container.encodeIfPresent(retrieval, forKey: .retrieval)
         }
@@ -153,9 +157,10 @@ public enum WireLexical: Codable, Hashable, Sendable {
 
     /// The settings (nil: off), defaults filled in.
     public func settings() throws -> LexicalSettings? {
-        guard case .on(let k1, let b, let rrfK, let window, let retrieval) = self else { return nil }
+        guard case .on(let k1, let b, let rrfK, let denseWeight, let window, let retrieval) = self else { return nil }
         let standard = LexicalSettings.standard
-        return LexicalSettings(k1: k1 ?? standard.k1, b: b ?? standard.b, rrfK: rrfK ?? standard.rrfK, window: window ?? standard.window,
+        return LexicalSettings(k1: k1 ?? standard.k1, b: b ?? standard.b, rrfK: rrfK ?? standard.rrfK,
+                               denseWeight: denseWeight ?? standard.denseWeight, window: window ?? standard.window,
                                retrieval: retrieval ?? standard.retrieval)
     }
 }

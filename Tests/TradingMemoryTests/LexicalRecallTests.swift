@@ -106,7 +106,7 @@ import VectorIndex
 
     @Test func hybridRankingEqualsABruteForceFusionWithDecayAndTickers() throws {
         try withTemporaryMemoryStore { store, _ in
-            let settings = LexicalSettings(rrfK: 60, window: 4)
+            let settings = LexicalSettings(rrfK: 60, denseWeight: 0.5, window: 4)
             try lexicalCollection(store, settings: settings)
             try add(store, Array(Self.situations.indices))
             let reference = Reference(Self.situations.enumerated().map { ("m\($0.offset)", $0.element.text) })
@@ -127,7 +127,7 @@ import VectorIndex
                 let lexicalRanks = all.filter { lexicalScores["m\($0)"] != nil }
                     .sorted { lexicalScores["m\($0)"]! * factor($0) > lexicalScores["m\($1)"]! * factor($1) }.prefix(settings.window)
                 var fused: [Int: Double] = [:]
-                for (rank, i) in denseRanks.enumerated() { fused[i, default: 0] += 1 / (60 + Double(rank + 1)) }
+                for (rank, i) in denseRanks.enumerated() { fused[i, default: 0] += 0.5 / (60 + Double(rank + 1)) }
                 for (rank, i) in lexicalRanks.enumerated() { fused[i, default: 0] += 1 / (60 + Double(rank + 1)) }
                 let expected = fused.sorted { $0.value != $1.value ? $0.value > $1.value : cosine($0.key) > cosine($1.key) }.prefix(3).map { "m\($0.key)" }
                 let results = try store.recall(RecallQuery(vector: query, k: 3, asOf: now, decay: decay, text: text), in: "c")  // hybrid: the collection's default

@@ -99,7 +99,7 @@ def test_ticker_as_of_and_decay(server):
     hybrid = memory.get_memories("earnings beat guidance raised", n_matches=2, as_of="2024-03-02")
     assert [m["recommendation"] for m in hybrid] == ["AAPL lesson", "NVDA lesson"]
     assert hybrid[0]["lexical_score"] > 0 and "earnings" in hybrid[0]["matched_terms"]
-    assert abs(hybrid[0]["score"] - 2 / 61) < 1e-12, "first in both rankings: 1/(60+1) twice"
+    assert abs(hybrid[0]["score"] - (0.25 / 11 + 1 / 11)) < 1e-12, "first in both rankings: dense 0.25/(10+1), lexical 1/(10+1)"
 
 
 def test_token_is_required(token_server):
