@@ -39,8 +39,8 @@ extension RecallEngine {
                                          excluding: excluding, reader), layer: layer, reader)
         case .lexical:
             let hits = try lexicalHits(layer: layer, graph: graph, context: context, excluding: excluding, reader)
-            return try results(rankLexical(hits, k: k, context: context, boostedTicker: boostedTicker, boost: boost, reader),
-                               layer: layer, reader)
+            let top = try rankLexical(hits, k: k, context: context, boostedTicker: boostedTicker, boost: boost, reader)
+            return try results(try explained(top, hits, reader), layer: layer, reader)
         case .hybrid:
             let settings = entry.configuration.lexical ?? .standard
             let window = max(k, settings.window)
@@ -52,10 +52,7 @@ extension RecallEngine {
             for (rank, candidate) in dense.enumerated() {
                 var entry = candidate
                 entry.score = settings.denseWeight / (settings.rrfK + Double(rank + 1))
-                if let hit = hits[candidate.id] {
-                    entry.lexicalScore = hit.score
-                    entry.matchedTerms = hit.topTerms
-                }
+                entry.lexicalScore = hits.scores[candidate.id]
                 fused[candidate.id] = entry
             }
             for (rank, candidate) in lexical.enumerated() {
@@ -69,24 +66,50 @@ extension RecallEngine {
                 }
             }
             let top = fused.values.sorted { before($0, $1) }.prefix(k)
-            return try results(Array(top), layer: layer, reader)
+            return try results(try explained(Array(top), hits, reader), layer: layer, reader)
         }
     }
 
-    struct LexicalHit {
-        var score: Double
-        var contributions: [(term: String, score: Double)]
+    /// The BM25 scores of a query's hits and what is needed to explain one (which terms gave it).
+    struct LexicalHits {
+        var scores: [UInt32: Double] = [:]
+        var bm25 = BM25.standard
+        var averageLength: Double = 0
+        /// (term, idf) of each query term some visible memory has.
+        var terms: [(term: String, idf: Double)] = []
+    }
 
-        var topTerms: [String] {
-            contributions.sorted { $0.score != $1.score ? $0.score > $1.score : $0.term < $1.term }.prefix(8).map(\.term)
+    /// `top` with each memory's lexical score and its matched terms: the (at most 8) query terms that
+    /// gave most of its score, read back from their postings for these few memories only.
+    func explained(_ top: [Scored], _ hits: LexicalHits, _ reader: borrowing IndexReader) throws -> [Scored] {
+        guard let postings = databases.lexicalPostings, !hits.terms.isEmpty else { return top }
+        var explained = top
+        for index in explained.indices {
+            let id = explained[index].id
+            guard let score = hits.scores[id] else { continue }
+            explained[index].lexicalScore = score
+            var contributions: [(term: String, score: Double)] = []
+            for (term, idf) in hits.terms {
+                guard let value = try reader.transaction.value(for: Keys.posting(entry.id, term: term, memory: MemoryID(rawValue: id)), in: postings),
+                      value.count >= 16 else { continue }
+                let (frequency, length) = value.withUnsafeBytes {
+                    (Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
+                     Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self))))
+                }
+                contributions.append((term, hits.bm25.termScore(idf: idf, termFrequency: frequency, documentLength: length,
+                                                                averageLength: hits.averageLength)))
+            }
+            explained[index].matchedTerms = contributions.sorted { $0.score != $1.score ? $0.score > $1.score : $0.term < $1.term }
+                .prefix(8).map(\.term)
         }
+        return explained
     }
 
     /// BM25 scores of the layer's eligible memories that share a term with the query.
     func lexicalHits(layer: Layer, graph: GraphID, context: RankingContext, excluding: Set<UInt32>,
-                     _ reader: borrowing IndexReader) throws -> [UInt32: LexicalHit] {
+                     _ reader: borrowing IndexReader) throws -> LexicalHits {
         guard let settings = entry.configuration.lexical, let postings = databases.lexicalPostings,
-              let lengths = databases.lexicalLengths, !context.terms.isEmpty else { return [:] }
+              let lengths = databases.lexicalLengths, !context.terms.isEmpty else { return LexicalHits() }
         let bm25 = BM25(k1: settings.k1, b: settings.b)
         var conditions = context.conditions
         conditions.excluded = excluding
@@ -108,10 +131,10 @@ extension RecallEngine {
                 return true
             }
         }
-        guard documents > 0 else { return [:] }
+        guard documents > 0 else { return LexicalHits() }
         let averageLength = Double(lengthSum) / Double(documents)
 
-        var hits: [UInt32: LexicalHit] = [:]
+        var hits = LexicalHits(scores: [:], bm25: bm25, averageLength: averageLength, terms: [])
         var visible: [(id: UInt32, frequency: Int, length: Int)] = []
         for term in context.terms {
             visible.removeAll(keepingCapacity: true)
@@ -127,13 +150,12 @@ extension RecallEngine {
             }
             guard !visible.isEmpty else { continue }
             let idf = bm25.idf(documentFrequency: visible.count, documents: documents)
+            hits.terms.append((term, idf))
             for posting in visible {
                 guard let row = attributes.element(posting.id), conditions.allows(id: posting.id, row: row) else { continue }
                 if let layerTicker, MemoryAttributes(row).tickerCode != layerTicker { continue }
-                let score = bm25.termScore(idf: idf, termFrequency: posting.frequency, documentLength: posting.length,
-                                           averageLength: averageLength)
-                hits[posting.id, default: LexicalHit(score: 0, contributions: [])].score += score
-                hits[posting.id]!.contributions.append((term, score))
+                hits.scores[posting.id, default: 0] += bm25.termScore(idf: idf, termFrequency: posting.frequency, documentLength: posting.length,
+                                                                      averageLength: averageLength)
             }
         }
         return hits
@@ -141,18 +163,17 @@ extension RecallEngine {
 
     /// The top `k` of `hits` by decayed BM25 score, each with its exact cosine similarity; metadata
     /// conditions and the minimum similarity apply as for dense retrieval.
-    func rankLexical(_ hits: [UInt32: LexicalHit], k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
+    func rankLexical(_ hits: LexicalHits, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
                      _ reader: borrowing IndexReader) throws -> [Scored] {
-        guard k > 0, !hits.isEmpty else { return [] }
+        guard k > 0, !hits.scores.isEmpty else { return [] }
         let scoring = Scoring(decay: context.decay, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
                               boostedTicker: boostedTicker, boost: boost)
         var ranked: [Scored] = []
-        ranked.reserveCapacity(hits.count)
-        for (id, hit) in hits {
+        ranked.reserveCapacity(hits.scores.count)
+        for (id, score) in hits.scores {
             guard let row = attributes.element(id).map(MemoryAttributes.init) else { continue }
             // The lexical score takes the place of the similarity in the dense formula.
-            ranked.append(Scored(id: id, similarity: 0, score: scoring.score(similarity: 1, row) * hit.score,
-                                 lexicalScore: hit.score, matchedTerms: hit.topTerms))
+            ranked.append(Scored(id: id, similarity: 0, score: scoring.score(similarity: 1, row) * score, lexicalScore: score))
         }
         ranked.sort { a, b in a.score != b.score ? a.score > b.score : a.id < b.id }
         let query = Self.unit(context.query.vector)
