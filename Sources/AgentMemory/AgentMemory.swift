@@ -48,6 +48,10 @@ public struct MemoryMatch: Sendable, Hashable {
     public var callerID: String?
     public var action: String?
     public var outcome: Double?
+    /// The BM25 score of the situation's words (collections with lexical recall), and the words of
+    /// the query that gave most of it: why this lesson came back.
+    public var lexicalScore: Double? = nil
+    public var matchedTerms: [String] = []
 }
 
 /// Past decisions for a ticker and for others, most recent first.
@@ -163,7 +167,7 @@ public final class AgentMemory: Sendable {
             MemoryMatch(matchedSituation: result.memory.situation, recommendation: result.memory.reflection,
                         similarity: result.similarity, score: result.score, ticker: result.memory.ticker, date: result.memory.time,
                         id: result.memory.id, callerID: result.memory.callerID, action: result.memory.action,
-                        outcome: result.memory.outcome)
+                        outcome: result.memory.outcome, lexicalScore: result.lexicalScore, matchedTerms: result.matchedTerms)
         }
     }
 

@@ -81,6 +81,9 @@ extension Hindsight {
             for match in try await memories["trader_memory"]!.getMemories(question, nMatches: 3, ticker: "NVDA", asOf: today) {
                 print(String(format: "  %@ %@  cosine %.3f  score %.3f  outcome %@\n    lesson: %@", match.ticker ?? "-", DecisionDates.day(match.date),
                              match.similarity, match.score, match.outcome.map { String(format: "%+.2f%%", $0 * 100) } ?? "-", match.recommendation))
+                if let lexical = match.lexicalScore {
+                    print(String(format: "    words matched (BM25 %.2f): ", lexical) + match.matchedTerms.joined(separator: ", "))
+                }
             }
             let context = try await memories["trader_memory"]!.pastContext(ticker: "NVDA", nSame: 2, nCross: 2, asOf: today)
             print("\npast decisions for NVDA: \(context.sameTicker.map { "\(DecisionDates.day($0.time)) \($0.action ?? "?") \(String(format: "%+.2f%%", ($0.outcome ?? 0) * 100))" })")
