@@ -207,6 +207,55 @@ import VectorIndex
         }
     }
 
+    /// 600 memories of generated words (English and Chinese) over 20 tickers and two years, known 1
+    /// to 30 days after their time; 60 queries at random points in time, lexical and hybrid, in ticker
+    /// and global mode: nothing from the future, the ticker's layer only, and lexical scores equal to
+    /// BM25 over the memories known at that time.
+    @Test func backTestReplayWithWordsNeverSeesTheFuture() throws {
+        try withTemporaryMemoryStore { store, _ throws in
+            try lexicalCollection(store)
+            var rng = SplitMix64(seed: 77)
+            let words = ["rsi", "macd", "breakout", "guidance", "cut", "beat", "export", "probe", "buyback", "600519.sh", "brk.b",
+                         "茅台", "监管", "收紧", "白酒", "上涨", "下跌", "3.5", "margin", "demand"]
+            func text() -> String { (0..<Int(rng.next() % 12 + 3)).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") }
+            let tickers = (0..<20).map { "T\($0)" }
+            var stored: [(callerID: String, ticker: String, time: Date, knownAt: Date, text: String)] = []
+            var batch: [NewMemory] = []
+            for i in 0..<600 {
+                let time = epoch2022.addingTimeInterval(Double(rng.next() % 730) * day)
+                let knownAt = time.addingTimeInterval(Double(rng.next() % 30 + 1) * day)
+                let entry = (callerID: "m\(i)", ticker: tickers[Int(rng.next() % 20)], time: time, knownAt: knownAt, text: text())
+                stored.append(entry)
+                batch.append(NewMemory(callerID: entry.callerID, ticker: entry.ticker, time: time, knownAt: knownAt, situation: entry.text,
+                                       reflection: "", vector: vector(UInt64(i + 1000))))
+            }
+            try store.add(batch, to: "c")
+            for q in 0..<60 {
+                let asOf = epoch2022.addingTimeInterval(Double(rng.next() % 760) * day)
+                let ticker = tickers[q % 20]
+                let query = text()
+                let tickerMode = q % 2 == 0
+                let visible = stored.filter { $0.knownAt <= asOf }
+                let expected = Reference(visible.map { ($0.callerID, $0.text) }).scores(query)
+                let lexical = try store.recall(RecallQuery(vector: vector(UInt64(q)), k: 10, ticker: ticker, mode: tickerMode ? .ticker : .global,
+                                                           asOf: asOf, text: query, retrieval: .lexical), in: "c")
+                let hybrid = try store.recall(RecallQuery(vector: vector(UInt64(q)), k: 10, ticker: ticker, mode: tickerMode ? .ticker : .global,
+                                                          asOf: asOf, text: query, retrieval: .hybrid), in: "c")
+                for result in lexical + hybrid {
+                    #expect(result.memory.knownAt <= asOf, "a result from the future")
+                    if tickerMode { #expect(result.memory.ticker == ticker && result.layer == .ticker) }
+                }
+                for result in lexical {
+                    // No decay: the score is BM25's, over what was known at asOf.
+                    let want = try #require(expected[result.memory.callerID!])
+                    #expect(abs(result.lexicalScore! - want) <= 1e-9 * max(1, want))
+                }
+                let eligible = visible.filter { !tickerMode || $0.ticker == ticker }.filter { expected[$0.callerID] != nil }
+                #expect(lexical.count == min(10, eligible.count))
+            }
+        }
+    }
+
     @Test func turningLexicalRecallOnIndexesTheLiveMemoriesAndOffRemovesTheIndex() throws {
         try withTemporaryDirectory { path in
             let converted = try TradingMemoryStore(path: path + "/a")
