@@ -13,6 +13,9 @@ import VectorIndex
 /// above 0 once cosines turn negative), so the search widens (doubling k) until the k-th score
 /// reaches that bound or the layer is exhausted: the decayed top k then equals a brute-force
 /// ranking whenever the index returns the exact cosine neighbours.
+///
+/// That is dense retrieval. Lexical retrieval ranks by BM25 in place of the cosine, and hybrid fuses
+/// both rankings' top windows by weighted reciprocal rank (RecallEngine+Lexical.swift).
 struct RecallEngine {
     let entry: CatalogEntry
     let attributes: ChunkStore
@@ -104,7 +107,7 @@ struct RecallEngine {
         var matchedTerms: [String] = []
     }
 
-    /// The top `k` of one layer by decayed score.
+    /// The top `k` of one layer by decayed cosine score (dense retrieval).
     ///
     /// Small layers (and small eligible sets) are scored exactly, every eligible memory once. Larger
     /// ones are walked: candidates in descending cosine, doubling the fetch until the k-th score

@@ -283,6 +283,32 @@ import VectorIndex
         }
     }
 
+    @Test func compactionKeepsTheLexicalIndex() throws {
+        try withTemporaryDirectory { path in
+            let db = path + "/db"
+            var before: [[Double?]] = []
+            let texts = ["export restrictions tighten, guidance cut", "茅台 监管收紧", "buybacks BRK.B"]
+            do {
+                let store = try TradingMemoryStore(path: db)
+                try lexicalCollection(store)
+                try add(store, Array(Self.situations.indices))
+                _ = try store.delete(callerIDs: ["m1", "m3"], from: "c")
+                before = try texts.map { text in
+                    try store.recall(RecallQuery(vector: vector(3), k: 20, text: text, retrieval: .lexical), in: "c").map(\.lexicalScore)
+                }
+                store.close()
+            }
+            _ = try TradingMemoryStore.compact(path: db)
+            let store = try TradingMemoryStore(path: db)
+            defer { store.close() }
+            #expect(try store.verify().findings.isEmpty)
+            let after = try texts.map { text in
+                try store.recall(RecallQuery(vector: vector(3), k: 20, text: text, retrieval: .lexical), in: "c").map(\.lexicalScore)
+            }
+            #expect(after == before)
+        }
+    }
+
     @Test func collectionsWithoutALexicalIndexStayDenseAndSaySo() throws {
         try withTemporaryMemoryStore { store, _ in
             _ = try store.createCollection("v", configuration: CollectionConfiguration(dimension: 16))
