@@ -134,10 +134,14 @@ func queryResults(_ output: String) throws -> [[String: Any]] {
 
     @Test func demoRunsInAFreshDirectory() throws {
         try withTemporaryDirectory { path in
-            let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "8"])
+            // The hashing embedder: the local model at -O0 would make this test slow (the model's own tests cover it).
+            let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "8", "--embedder", "hashing"])
             #expect(demo.status == 0, "\(demo.error)")
             #expect(demo.output.contains("simulated 8 days"))
             #expect(demo.output.contains("trader_memory: "))
+            // Hybrid recall says which words matched, Chinese ones for the A-share.
+            #expect(demo.output.contains("words matched"))
+            #expect(demo.output.contains("asks about 600519.SH"))
         }
     }
 }

@@ -14,14 +14,17 @@ extension Hindsight {
             Five role memories (bull, bear, trader, research judge, risk manager) go through 30 trading days of three \
             tickers: each day the trader records a pending decision; five days later the outcome is known and a \
             reflection is stored; before each decision every role recalls past lessons for that ticker as of that day \
-            (nothing from the future), with a 60-day half-life. By default texts are embedded by a deterministic \
-            word-hashing embedder, so the demo needs no model and no network; --embedder local uses the BERT model \
-            (tools/fetch-model.sh).
+            (nothing from the future), with a 60-day half-life. Situations are shaped like TradingAgents': four \
+            markdown reports joined by blank lines, in Chinese for the A-share (600519.SH). Recall is hybrid: the \
+            situations' vectors and a BM25 index of their words; each recalled lesson shows the words that matched. \
+            By default texts are embedded by the local BERT model when it is there (`hindsight model fetch`), else \
+            by a deterministic word-hashing embedder (no model, no network).
             """)
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Trading days to simulate.") var days: Int = 30
-        @Option(help: "hashing (no model needed) or local (a sentence-transformers model on the CPU).") var embedder: String = "hashing"
+        @Option(help: "auto (local when the model is there, else hashing), hashing (no model needed) or local (a sentence-transformers model on the CPU).")
+        var embedder: String = "auto"
         @OptionGroup(title: "Local model") var model: LocalModelOptions
 
         func run() async throws {
@@ -29,10 +32,15 @@ extension Hindsight {
             defer { store.close() }
             let engine = LocalMemoryEngine(store: store)
             let embedder: any Embedder
+            let modelThere = FileManager.default.fileExists(atPath: model.directory + "/model.safetensors")
             switch self.embedder {
-            case "hashing": embedder = HashingEmbedder(dimension: 384)
-            case "local": embedder = CachingEmbedder(try model.load())
-            default: throw ValidationError("--embedder takes hashing or local.")
+            case "auto" where modelThere, "local":
+                embedder = CachingEmbedder(try model.load())
+                print("embedding with \(embedder.model) from \(model.directory)")
+            case "auto", "hashing":
+                embedder = HashingEmbedder(dimension: 384)
+                print("embedding with the word-hashing embedder" + (self.embedder == "auto" ? " (no model in \(model.directory): `hindsight model fetch` gets one)" : ""))
+            default: throw ValidationError("--embedder takes auto, hashing or local.")
             }
             let run = "demo-\(Int(Date().timeIntervalSince1970))"
             let roles = ["bull_memory", "bear_memory", "trader_memory", "invest_judge_memory", "risk_manager_memory"]
@@ -40,17 +48,16 @@ extension Hindsight {
                 (role, AgentMemory(collection: "\(run).\(role)", engine: engine, embedder: embedder,
                                    configuration: AgentMemoryConfiguration(decay: .halfLife(60 * 86_400))))
             })
-            let tickers = ["AAPL", "NVDA", "TSLA"]
-            let themes = ["earnings beat and raised guidance", "supply chain delays and weak demand", "rate cut hopes lift growth stocks",
-                          "regulatory probe and legal risk", "strong buybacks and margin expansion", "price war squeezes margins"]
+            let tickers = ["AAPL", "NVDA", "600519.SH"]
             let start = Date(timeIntervalSince1970: 1_704_153_600)  // 2024-01-02
             var rng = SplitMix64(seed: 7)  // the same story each run
             let began = Date()
             for dayIndex in 0..<days {
                 let date = start.addingTimeInterval(Double(dayIndex) * 86_400)
                 for ticker in tickers {
-                    let theme = themes[Int(rng.next() % UInt64(themes.count))]
-                    let situation = "\(ticker): \(theme); volume above average; sentiment mixed"
+                    let trend = rng.next() % 2 == 0 ? "up" : "down"
+                    let event = DemoSituations.events[Int(rng.next() % UInt64(DemoSituations.events.count))]
+                    let situation = DemoSituations.situation(ticker: ticker, trend: trend, event: event, rng: &rng)
                     for role in roles {
                         _ = try await memories[role]!.getMemories(situation, nMatches: 2, ticker: ticker, asOf: date)
                     }
@@ -66,8 +73,7 @@ extension Hindsight {
                                 "The call on \(ticker) lost \(String(format: "%.1f", -raw * 100))%; be slower on this setup.")
                         for role in roles where role != "trader_memory" {
                             try await memories[role]!.addSituations(
-                                [(situation: "\(ticker): \(themes[Int(rng.next() % UInt64(themes.count))]); volume above average",
-                                  recommendation: "\(role.split(separator: "_")[0]) lesson for \(ticker) from \(DecisionDates.day(decided))")],
+                                [(situation: situation, recommendation: "\(role.split(separator: "_")[0]) lesson for \(ticker) (\(trend), \(event)) from \(DecisionDates.day(date))")],
                                 ticker: ticker, date: date)
                         }
                     }
@@ -76,13 +82,17 @@ extension Hindsight {
             print(String(format: "simulated %d days × %d tickers × %d roles in %.2f s, database %@", days, tickers.count, roles.count,
                          Date().timeIntervalSince(began), database.db))
             let today = start.addingTimeInterval(Double(days) * 86_400)
-            let question = "NVDA: earnings beat and raised guidance; volume above average; sentiment mixed"
-            print("\nas of \(DecisionDates.day(today)), the trader asks about: \(question)")
-            for match in try await memories["trader_memory"]!.getMemories(question, nMatches: 3, ticker: "NVDA", asOf: today) {
-                print(String(format: "  %@ %@  cosine %.3f  score %.3f  outcome %@\n    lesson: %@", match.ticker ?? "-", DecisionDates.day(match.date),
-                             match.similarity, match.score, match.outcome.map { String(format: "%+.2f%%", $0 * 100) } ?? "-", match.recommendation))
-                if let lexical = match.lexicalScore {
-                    print(String(format: "    words matched (BM25 %.2f): ", lexical) + match.matchedTerms.joined(separator: ", "))
+            for (ticker, trend, event) in [("NVDA", "down", "export"), ("600519.SH", "up", "buyback")] {
+                var questionRNG = SplitMix64(seed: 99)
+                let question = DemoSituations.situation(ticker: ticker, trend: trend, event: event, rng: &questionRNG)
+                print("\nas of \(DecisionDates.day(today)), the bull researcher asks about \(ticker) (\(trend), \(event)), "
+                      + "a \(question.utf8.count)-byte four-report situation:")
+                for match in try await memories["bull_memory"]!.getMemories(question, nMatches: 3, ticker: ticker, asOf: today) {
+                    print(String(format: "  %@ %@  cosine %.3f  score %.3f\n    lesson: %@", match.ticker ?? "-", DecisionDates.day(match.date),
+                                 match.similarity, match.score, match.recommendation))
+                    if let lexical = match.lexicalScore {
+                        print(String(format: "    words matched (BM25 %.2f): ", lexical) + match.matchedTerms.joined(separator: ", "))
+                    }
                 }
             }
             let context = try await memories["trader_memory"]!.pastContext(ticker: "NVDA", nSame: 2, nCross: 2, asOf: today)
