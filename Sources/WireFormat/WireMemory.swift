@@ -217,7 +217,7 @@ extension WireRecallResult: JSONWritable {
         writer.key(CodingKeys.layer.rawValue); writer.string(layer.rawValue)
         writer.key(CodingKeys.score.rawValue); writer.number(score)
         writer.key(CodingKeys.similarity.rawValue); writer.number(similarity)
-        writer.field(CodingKeys.lexicalScore.rawValue, lexicalScore)
+        if let lexicalScore { writer.key(CodingKeys.lexicalScore.rawValue); writer.number(lexicalScore) }
         if let matchedTerms {
             writer.key(CodingKeys.matchedTerms.rawValue)
             writer.beginArray()

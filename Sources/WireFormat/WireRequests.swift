@@ -93,10 +93,15 @@ public struct QueryRequest: Codable, Sendable {
     public var ef: Int?
     /// `dense`, `lexical` or `hybrid` (default: the collection's, for text queries; dense for vectors).
     public var retrieval: Retrieval?
+    /// Also return statistics over this many most similar resolved memories (``AnalogueStatistics``).
+    public var analogues: Int?
+    /// Weight the analogues' hit rate and mean by similarity.
+    public var analoguesWeighted: Bool?
 
     enum CodingKeys: String, CodingKey {
         case vectors, texts, k, ticker, mode, kTicker = "k_ticker", kGlobal = "k_global", tickerBoost = "ticker_boost", asOf = "as_of",
-             decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef, retrieval
+             decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef, retrieval, analogues,
+             analoguesWeighted = "analogues_weighted"
     }
 
     public init(vectors: [[Float]]? = nil, texts: [String]? = nil, k: Int? = nil) {
@@ -154,10 +159,93 @@ public struct QueryRequest: Codable, Sendable {
     }
 }
 
-/// The answer to a query: one result list per query vector.
+/// The answer to a query: one result list per query vector (and, when asked, each query's analogue statistics).
 public struct QueryResponse: Decodable, Sendable {
     public var results: [[WireRecallResult]]
-    public init(results: [[WireRecallResult]]) { self.results = results }
+    public var analogues: [WireAnalogues]?
+    public init(results: [[WireRecallResult]], analogues: [WireAnalogues]? = nil) {
+        self.results = results
+        self.analogues = analogues
+    }
+}
+
+/// ``AnalogueStatistics`` in JSON: `{"count", "weighted", "all": Group, "by_action": [Group]}`, a Group
+/// being `{"action", "outcome": Distribution, "alpha": Distribution}` and a Distribution
+/// `{"count", "hit_rate", "mean", "median", "p10", "p90"}`.
+public struct WireAnalogues: Decodable, Sendable, Hashable {
+    public struct Distribution: Codable, Sendable, Hashable {
+        public var count: Int
+        public var hitRate: Double
+        public var mean: Double
+        public var median: Double
+        public var p10: Double
+        public var p90: Double
+        enum CodingKeys: String, CodingKey { case count, hitRate = "hit_rate", mean, median, p10, p90 }
+
+        init(_ distribution: AnalogueStatistics.Distribution) {
+            count = distribution.count
+            hitRate = distribution.hitRate
+            mean = distribution.mean
+            median = distribution.median
+            p10 = distribution.p10
+            p90 = distribution.p90
+        }
+    }
+
+    public struct Group: Codable, Sendable, Hashable {
+        public var action: String?
+        public var outcome: Distribution
+        public var alpha: Distribution?
+    }
+
+    public var count: Int
+    public var weighted: Bool
+    public var all: Group?
+    public var byAction: [Group]
+    enum CodingKeys: String, CodingKey { case count, weighted, all, byAction = "by_action" }
+
+    public init(_ statistics: AnalogueStatistics) {
+        func group(_ group: AnalogueStatistics.Group) -> Group {
+            Group(action: group.action, outcome: Distribution(group.outcome), alpha: group.alpha.map(Distribution.init))
+        }
+        count = statistics.count
+        weighted = statistics.weighted
+        all = statistics.all.map(group)
+        byAction = statistics.byAction.map(group)
+    }
+}
+
+extension WireAnalogues: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        func distribution(_ key: String, _ value: Distribution?) {
+            guard let value else { return }
+            writer.key(key)
+            writer.beginObject()
+            writer.key("count"); writer.number(value.count)
+            writer.key("hit_rate"); writer.number(value.hitRate)
+            writer.key("mean"); writer.number(value.mean)
+            writer.key("median"); writer.number(value.median)
+            writer.key("p10"); writer.number(value.p10)
+            writer.key("p90"); writer.number(value.p90)
+            writer.endObject()
+        }
+        func group(_ value: Group) {
+            writer.beginObject()
+            writer.field("action", value.action)
+            distribution("outcome", value.outcome)
+            distribution("alpha", value.alpha)
+            writer.endObject()
+        }
+        writer.beginObject()
+        writer.key("count"); writer.number(count)
+        writer.key("weighted"); writer.bool(weighted)
+        if let all { writer.key("all"); group(all) }
+        writer.key("by_action")
+        writer.beginArray()
+        for value in byAction { group(value) }
+        writer.endArray()
+        writer.endObject()
+    }
 }
 
 /// `POST /v1/collections/{name}/decisions/{id}/resolve`.
@@ -320,6 +408,12 @@ extension QueryResponse: JSONWritable {
         writer.beginObject()
         writer.key("results")
         results.write(to: &writer)
+        if let analogues {
+            writer.key("analogues")
+            writer.beginArray()
+            for value in analogues { value.write(to: &writer) }
+            writer.endArray()
+        }
         writer.endObject()
     }
 }

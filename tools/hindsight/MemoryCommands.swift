@@ -59,6 +59,9 @@ extension Hindsight {
         @OptionGroup var decay: DecayOptions
         @Option(name: .customLong("min-similarity"), help: "Drop results below this cosine similarity.") var minSimilarity: Float?
         @Option(help: "dense, lexical or hybrid (default: the collection's for --text, dense for vectors).") var retrieval: String?
+        @Option(help: "Also print statistics over this many most similar resolved memories (what happened after situations like this).")
+        var analogues: Int = 0
+        @Flag(name: .customLong("analogues-weighted"), help: "Weight the analogues' hit rate and mean by similarity.") var analoguesWeighted = false
         @Flag(name: .customLong("weight-by-quality"), help: "Multiply scores by each memory's quality.") var weightByQuality = false
         @Option(name: .customLong("where-action"), help: "Only memories with this action (repeatable).") var whereAction: [String] = []
         @Option(name: .customLong("where-ticker"), help: "Only memories of this ticker (repeatable).") var whereTicker: [String] = []
@@ -112,10 +115,22 @@ extension Hindsight {
                                         guard let value = Retrieval(rawValue: name) else { throw ValidationError("--retrieval takes dense, lexical or hybrid.") }
                                         return value
                                     })
-            let results = try store.recall(query, in: collection)
+            guard (0...10_000).contains(analogues) else { throw ValidationError("--analogues must be between 0 and 10000.") }
+            let answer = try store.recall([query], analogues: analogues, weighted: analoguesWeighted, in: collection)[0]
+            let results = answer.results
             if json {
-                JSONOutput.print(QueryResponse(results: [results.map(WireRecallResult.init)]))
+                JSONOutput.print(QueryResponse(results: [results.map(WireRecallResult.init)], analogues: answer.analogues.map { [WireAnalogues($0)] }))
                 return
+            }
+            if let statistics = answer.analogues {
+                print("analogues: \(statistics.count) most similar resolved memories" + (statistics.weighted ? " (weighted by similarity)" : ""))
+                for group in (statistics.all.map { [$0] } ?? []) + statistics.byAction {
+                    let o = group.outcome
+                    print("  " + (group.action ?? "all").padding(toLength: 8, withPad: " ", startingAt: 0)
+                          + String(format: " n=%-4d hit rate %.2f  mean %+.4f  median %+.4f  p10 %+.4f  p90 %+.4f",
+                                   o.count, o.hitRate, o.mean, o.median, o.p10, o.p90)
+                          + (group.alpha.map { String(format: "  alpha mean %+.4f (n=%d)", $0.mean, $0.count) } ?? ""))
+                }
             }
             if results.isEmpty { print("no memories match") }
             for (rank, result) in results.enumerated() {

@@ -173,6 +173,22 @@ class FinancialSituationMemory:
             log.debug("get_memories(%s): %d of %d matches available", self.collection, len(matches), n_matches)
         return matches
 
+    def get_analogues(self, current_situation, n=50, ticker=None, as_of=None, weighted=False):
+        """What happened after situations like this one: statistics over the ``n`` most similar
+        resolved memories (with an outcome) known as of ``as_of`` — of ``ticker`` only when given —
+        as ``{"count", "weighted", "all": group, "by_action": [group]}``, a group being
+        ``{"action", "outcome": {"count", "hit_rate", "mean", "median", "p10", "p90"}, "alpha": …}``
+        (alpha from the memories' ``alpha_return`` metadata). Raises on failure."""
+        options = {"k": 0, "as_of": _iso(as_of or self.as_of), "analogues": n, "analogues_weighted": weighted}
+        ticker = ticker or self.ticker
+        if ticker:
+            options.update(ticker=ticker, mode="ticker")
+        vectors = self._vectors([current_situation])
+        answer = self.client.request("POST", self.client._collection(self.collection) + "/query",
+                                     dict({k: v for k, v in options.items() if v is not None},
+                                          **({"vectors": vectors} if vectors else {"texts": [current_situation]})))
+        return answer["analogues"][0]
+
     def health(self):
         """The state of what recalls need: ``{"server": ..., "collection": ..., "embedder": ...}``,
         each a dict with ``ok`` and what was found, or the error and how to fix it."""

@@ -233,3 +233,26 @@ def test_a_server_without_embedder_and_a_wrong_token_are_named(caplog):
     finally:
         plain.stop()
         guarded.stop()
+
+
+def test_analogues_count_what_happened_after_similar_situations(server):
+    memory = FinancialSituationMemory("analogues", server_url=server.url)
+    memory.add_situations([("export restrictions tighten on chips", "seed")], ticker="NVDA", date="2024-01-01")
+    client, name = memory.client, memory.collection
+    records = [{"id": "a%d" % i, "ticker": "NVDA", "time": "2024-01-%02d" % (i + 2), "known_at": "2024-02-%02d" % (i + 1),
+                "situation": "export restrictions tighten on chips", "reflection": "r", "action": ["BUY", "SELL"][i % 2],
+                "outcome": [0.04, -0.02, 0.01, -0.05, 0.03][i], "metadata": {"alpha_return": 0.01 * i}} for i in range(5)]
+    client.add(name, records)
+    stats = memory.get_analogues("export restrictions tighten on chips", n=10, ticker="NVDA", as_of="2024-03-01")
+    assert stats["count"] == 5  # the seed memory has no outcome
+    assert stats["all"]["outcome"]["hit_rate"] == 0.6 and abs(stats["all"]["outcome"]["mean"] - 0.002) < 1e-12
+    assert stats["all"]["outcome"]["median"] == 0.01
+    assert [g["action"] for g in stats["by_action"]] == ["BUY", "SELL"]
+    assert stats["by_action"][0]["outcome"]["count"] == 3 and stats["by_action"][0]["outcome"]["hit_rate"] == 1.0
+    assert abs(stats["all"]["alpha"]["mean"] - 0.02) < 1e-12
+    # As of 2024-02-03 only the first three outcomes were known.
+    early = memory.get_analogues("export restrictions tighten on chips", n=10, ticker="NVDA", as_of="2024-02-03")
+    assert early["count"] == 3
+    with pytest.raises(HindsightError) as error:
+        memory.get_analogues("x", n=-1)
+    assert error.value.status == 400
