@@ -75,7 +75,9 @@ public struct AnalogueStatistics: Sendable, Hashable {
 }
 
 extension TradingMemoryStore {
-    /// The most similar `n` resolved memories a query may see, and their statistics (see ``AnalogueStatistics``).
+    /// The query that finds a query's `n` analogues: dense, by cosine alone (no decay, no quality),
+    /// in its ticker's layer in `ticker` mode and in the whole collection otherwise, keeping its
+    /// point in time and filters, and requiring an outcome.
     public static func analogueQuery(_ query: RecallQuery, n: Int) -> RecallQuery {
         var analogue = query
         analogue.k = n
