@@ -22,9 +22,6 @@ public struct BM25: Hashable, Sendable, Codable {
 
     public static let standard = BM25()
 
-    /// Whether the parameters are usable (k1 ≥ 0, 0 ≤ b ≤ 1, both finite).
-    public var isValid: Bool { k1.isFinite && k1 >= 0 && b.isFinite && b >= 0 && b <= 1 }
-
     /// The inverse document frequency of a term in `df` of `documents` documents.
     @inline(__always)
     public func idf(documentFrequency df: Int, documents n: Int) -> Double {

@@ -340,14 +340,11 @@ public final class HindsightServer: Sendable {
                 vectors = try await self.embed(texts, for: info)
             }
             let queries = try body.recallQueries(vectors: vectors)
-            if let n = body.analogues, !(0...10_000).contains(n) { throw APIError.badRequest("analogues must be between 0 and 10000") }
-            if let n = body.analogues, n > 0 {
-                let answers = try await self.read { try self.store.recall(queries, analogues: n, weighted: body.analoguesWeighted ?? false, in: name) }
-                return self.fastJSON(QueryResponse(results: answers.map { $0.results.map(WireRecallResult.init) },
-                                                   analogues: answers.map { WireAnalogues($0.analogues!) }))
+            let answers = try await self.read {
+                try self.store.recall(queries, analogues: body.analogues ?? 0, weighted: body.analoguesWeighted ?? false, in: name)
             }
-            let results = try await self.read { try self.store.recall(queries, in: name) }
-            return self.fastJSON(QueryResponse(results: results.map { $0.map(WireRecallResult.init) }))
+            return self.fastJSON(QueryResponse(results: answers.map { $0.results.map(WireRecallResult.init) },
+                                               analogues: (body.analogues ?? 0) > 0 ? answers.map { WireAnalogues($0.analogues!) } : nil))
         }
 
         // Pending decisions

@@ -95,18 +95,16 @@ extension TradingMemoryStore {
     /// Each query's results and, for `n` > 0, its analogue statistics — from one snapshot.
     public func recall(_ queries: [RecallQuery], analogues n: Int, weighted: Bool = false,
                        in collection: String) throws -> [(results: [RecallResult], analogues: AnalogueStatistics?)] {
-        guard n > 0 else { return try recall(queries, in: collection).map { ($0, nil) } }
-        guard n <= RecallEngine.maxK else { throw TradingMemoryError.invalidArgument("analogues must be between 0 and \(RecallEngine.maxK)") }
-        do {
-            return try read { reader, snapshot in
-                let entry = try snapshot.collection(collection, reader)
-                let attributes = try snapshot.attributes(entry, reader)
-                let engine = RecallEngine(entry: entry, attributes: attributes, databases: databases)
-                return try queries.map { query in
-                    let found = try engine.recall(Self.analogueQuery(query, n: n), reader)
-                    return (try engine.recall(query, reader), AnalogueStatistics(found.map { ($0.memory, $0.similarity) }, weighted: weighted))
-                }
+        guard (0...RecallEngine.maxK).contains(n) else {
+            throw TradingMemoryError.invalidArgument("analogues must be between 0 and \(RecallEngine.maxK)")
+        }
+        return try withRecallEngine(collection) { engine, reader in
+            try queries.map { query in
+                let results = try engine.recall(query, reader)
+                guard n > 0 else { return (results, nil) }
+                let found = try engine.recall(Self.analogueQuery(query, n: n), reader)
+                return (results, AnalogueStatistics(found.map { ($0.memory, $0.similarity) }, weighted: weighted))
             }
-        } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
+        }
     }
 }

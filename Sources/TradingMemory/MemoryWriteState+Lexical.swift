@@ -13,10 +13,10 @@ extension MemoryWriteState {
         let (postings, lengths) = try lexicalDatabases()
         let (counts, length) = LexicalTokenizer.termCounts(of: situation)
         for (term, count) in counts {
-            try writer.transaction.put(Self.postingValue(termFrequency: count, length: length, knownAtMs: knownAtMs),
+            try writer.transaction.put(LexicalPosting(termFrequency: count, length: length, knownAtMs: knownAtMs).encoded,
                                        for: Keys.posting(entry.id, term: term, memory: id), in: postings)
         }
-        try writer.transaction.put(Self.lengthValue(length: length, knownAtMs: knownAtMs), for: Key(entry.id, id.rawValue), in: lengths)
+        try writer.transaction.put(LexicalLength(length: length, knownAtMs: knownAtMs).encoded, for: Key(entry.id, id.rawValue), in: lengths)
         entry.lexicalDocuments = (entry.lexicalDocuments ?? 0) + 1
         entry.lexicalLengthSum = (entry.lexicalLengthSum ?? 0) + length
     }
@@ -44,56 +44,5 @@ extension MemoryWriteState {
             throw TradingMemoryError.storage("the lexical index's databases are missing (opened read-only?)")
         }
         return (postings, lengths)
-    }
-
-    static func postingValue(termFrequency: Int, length: Int, knownAtMs: Int64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        withUnsafeBytes(of: UInt32(clamping: termFrequency).littleEndian) { bytes += $0 }
-        withUnsafeBytes(of: UInt32(clamping: length).littleEndian) { bytes += $0 }
-        withUnsafeBytes(of: knownAtMs.littleEndian) { bytes += $0 }
-        return bytes
-    }
-
-    static func lengthValue(length: Int, knownAtMs: Int64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(12)
-        withUnsafeBytes(of: UInt32(clamping: length).littleEndian) { bytes += $0 }
-        withUnsafeBytes(of: knownAtMs.littleEndian) { bytes += $0 }
-        return bytes
-    }
-}
-
-extension TradingMemoryStore {
-    /// Turns a collection's lexical recall on (indexing every live memory), changes its settings, or
-    /// turns it off (removing the index) — in one write transaction: readers see the old state until
-    /// it commits, and an interrupted call changes nothing. Returns the memories indexed.
-    @discardableResult
-    public func setLexical(_ settings: LexicalSettings?, for collection: String) throws -> Int {
-        try settings?.validate()
-        return try write { writer, state in
-            var entry = try state.collection(collection, writer)
-            let wasOn = entry.configuration.lexical != nil
-            guard let settings else {
-                if wasOn { try state.dropLexical(entry.id, writer) }
-                entry.configuration.lexical = nil
-                entry.lexicalDocuments = nil
-                entry.lexicalLengthSum = nil
-                state.save(entry)
-                return 0
-            }
-            entry.configuration.lexical = settings
-            var indexed = 0
-            if !wasOn {
-                entry.lexicalDocuments = 0
-                entry.lexicalLengthSum = 0
-                for memory in try state.memories(of: entry, writer) where memory.status == .live {
-                    try state.indexLexically(memory.id, situation: memory.situation, knownAtMs: memory.knownAt.milliseconds, in: &entry, writer)
-                    indexed += 1
-                }
-            }
-            state.save(entry)
-            return indexed
-        }
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import Lexical
 public import VectorIndex
 
 /// A memory's engine-assigned id: unique in its collection and never reused.
@@ -308,7 +309,7 @@ public struct LexicalSettings: Hashable, Sendable, Codable {
     public var tokenizer: Int
 
     public init(k1: Double = 1.2, b: Double = 0.75, rrfK: Double = 10, denseWeight: Double = 0.25, window: Int = 100, retrieval: Retrieval = .hybrid,
-                tokenizer: Int = 1) {
+                tokenizer: Int = LexicalTokenizer.version) {
         self.k1 = k1
         self.b = b
         self.rrfK = rrfK
@@ -328,7 +329,9 @@ public struct LexicalSettings: Hashable, Sendable, Codable {
             throw TradingMemoryError.invalidArgument("lexical dense_weight must be between 0 and 100")
         }
         guard (1...10_000).contains(window) else { throw TradingMemoryError.invalidArgument("lexical window must be between 1 and 10000") }
-        guard tokenizer == 1 else { throw TradingMemoryError.invalidArgument("lexical tokenizer version \(tokenizer) is unknown (this build has 1)") }
+        guard tokenizer == LexicalTokenizer.version else {
+            throw TradingMemoryError.invalidArgument("lexical tokenizer version \(tokenizer) is unknown (this build has \(LexicalTokenizer.version))")
+        }
     }
 }
 

@@ -90,13 +90,9 @@ extension RecallEngine {
             explained[index].lexicalScore = score
             var contributions: [(term: String, score: Double)] = []
             for (term, idf) in hits.terms {
-                guard let value = try reader.transaction.value(for: Keys.posting(entry.id, term: term, memory: MemoryID(rawValue: id)), in: postings),
-                      value.count >= 16 else { continue }
-                let (frequency, length) = value.withUnsafeBytes {
-                    (Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
-                     Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self))))
-                }
-                contributions.append((term, hits.bm25.termScore(idf: idf, termFrequency: frequency, documentLength: length,
+                guard let posting = try reader.transaction.withValue(for: Keys.posting(entry.id, term: term, memory: MemoryID(rawValue: id)),
+                                                                      in: postings, { $0.flatMap(LexicalPosting.init) }) else { continue }
+                contributions.append((term, hits.bm25.termScore(idf: idf, termFrequency: posting.termFrequency, documentLength: posting.length,
                                                                 averageLength: hits.averageLength)))
             }
             explained[index].matchedTerms = contributions.sorted { $0.score != $1.score ? $0.score > $1.score : $0.term < $1.term }
@@ -123,10 +119,9 @@ extension RecallEngine {
             documents = 0
             lengthSum = 0
             try reader.transaction.forEach(in: lengths, prefix: Key(entry.id)) { _, value in
-                guard value.count >= 12 else { return true }
-                if Int64(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: Int64.self)) <= asOfMs {
+                if let row = LexicalLength(value), row.knownAtMs <= asOfMs {
                     documents += 1
-                    lengthSum += Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                    lengthSum += row.length
                 }
                 return true
             }
@@ -140,12 +135,11 @@ extension RecallEngine {
             visible.removeAll(keepingCapacity: true)
             let prefix = Keys.posting(entry.id, term: term)
             try reader.transaction.forEach(in: postings, from: prefix) { key, value in
-                guard key.count == prefix.count + 4, value.count >= 16,
-                      memcmp(key.baseAddress!, prefix, prefix.count) == 0 else { return false }
-                if let asOfMs, Int64(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: Int64.self)) > asOfMs { return true }
+                guard key.count == prefix.count + 4, memcmp(key.baseAddress!, prefix, prefix.count) == 0 else { return false }
+                guard let posting = LexicalPosting(value) else { return true }
+                if let asOfMs, posting.knownAtMs > asOfMs { return true }
                 let id = UInt32(bigEndian: key.loadUnaligned(fromByteOffset: prefix.count, as: UInt32.self))
-                visible.append((id, Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
-                                Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))))
+                visible.append((id, posting.termFrequency, posting.length))
                 return true
             }
             guard !visible.isEmpty else { continue }
@@ -176,7 +170,7 @@ extension RecallEngine {
             ranked.append(Scored(id: id, similarity: 0, score: scoring.score(similarity: 1, row) * score, lexicalScore: score))
         }
         ranked.sort { a, b in a.score != b.score ? a.score > b.score : a.id < b.id }
-        let query = Self.unit(context.query.vector)
+        let query = try normalized(context.query.vector)
         let metadataConditions = context.query.filter?.metadata ?? []
         var top: [Scored] = []
         for var candidate in ranked {
@@ -188,12 +182,5 @@ extension RecallEngine {
             if top.count == k { break }
         }
         return top
-    }
-
-    static func unit(_ vector: [Float]) -> [Float] {
-        var norm: Float = 0
-        for value in vector { norm += value * value }
-        norm = norm.squareRoot()
-        return norm > 0 ? vector.map { $0 / norm } : vector
     }
 }

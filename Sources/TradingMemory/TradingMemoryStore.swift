@@ -377,12 +377,16 @@ public final class TradingMemoryStore: @unchecked Sendable {
 
     /// Several queries against one snapshot.
     public func recall(_ queries: [RecallQuery], in collection: String) throws -> [[RecallResult]] {
+        try withRecallEngine(collection) { engine, reader in try queries.map { try engine.recall($0, reader) } }
+    }
+
+    /// Runs `body` with a collection's ranking engine in one read transaction (one snapshot).
+    func withRecallEngine<R>(_ collection: String, _ body: (RecallEngine, borrowing IndexReader) throws -> R) throws -> R {
         do {
             return try read { reader, snapshot in
                 let entry = try snapshot.collection(collection, reader)
                 let attributes = try snapshot.attributes(entry, reader)
-                let engine = RecallEngine(entry: entry, attributes: attributes, databases: databases)
-                return try queries.map { try engine.recall($0, reader) }
+                return try body(RecallEngine(entry: entry, attributes: attributes, databases: databases), reader)
             }
         } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
     }

@@ -20,23 +20,19 @@ extension TradingMemoryStore {
             let (counts, length) = LexicalTokenizer.termCounts(of: memory.situation)
             expectedPostings += counts.count
             lengthSum += length
-            let row = try reader.transaction.value(for: Key(entry.id, memory.id.rawValue), in: lengths)
-            guard let row, row.count == 12 else {
+            guard let row = try reader.transaction.withValue(for: Key(entry.id, memory.id.rawValue), in: lengths, { $0.flatMap(LexicalLength.init) })
+            else {
                 report(name, "lexical", "memory \(memory.id) has no length row")
                 continue
             }
-            let (storedLength, knownAt) = row.withUnsafeBytes {
-                (Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
-                 Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: Int64.self)))
-            }
-            if storedLength != length || knownAt != memory.knownAt.milliseconds {
+            if row.length != length || row.knownAtMs != memory.knownAt.milliseconds {
                 report(name, "lexical", "memory \(memory.id)'s length row differs from its situation or known time")
             }
             // Spot-check every posting of the memory (a missing one would change scores).
             for (term, count) in counts {
-                let value = try reader.transaction.value(for: Keys.posting(entry.id, term: term, memory: memory.id), in: postings)
-                let frequency = value.flatMap { $0.count == 16 ? $0.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } : nil }
-                if frequency != count {
+                let posting = try reader.transaction.withValue(for: Keys.posting(entry.id, term: term, memory: memory.id), in: postings,
+                                                               { $0.flatMap(LexicalPosting.init) })
+                if posting?.termFrequency != count {
                     report(name, "lexical", "memory \(memory.id): the posting of '\(term)' is missing or has another frequency")
                     break
                 }

@@ -115,7 +115,6 @@ extension Hindsight {
                                         guard let value = Retrieval(rawValue: name) else { throw ValidationError("--retrieval takes dense, lexical or hybrid.") }
                                         return value
                                     })
-            guard (0...10_000).contains(analogues) else { throw ValidationError("--analogues must be between 0 and 10000.") }
             let answer = try store.recall([query], analogues: analogues, weighted: analoguesWeighted, in: collection)[0]
             let results = answer.results
             if json {

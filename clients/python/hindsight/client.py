@@ -94,12 +94,17 @@ class HindsightClient:
         return self.request("GET", self._collection(name) + "/count")
 
     def query(self, name, vectors=None, texts=None, **options):
+        """One result list per query."""
+        return self.query_answer(name, vectors, texts, **options)["results"]
+
+    def query_answer(self, name, vectors=None, texts=None, **options):
+        """The whole answer: ``{"results": [...]}`` and, with ``analogues=N``, ``"analogues"``."""
         body = {k: v for k, v in options.items() if v is not None}
         if vectors is not None:
             body["vectors"] = vectors
         if texts is not None:
             body["texts"] = texts
-        return self.request("POST", self._collection(name) + "/query", body)["results"]
+        return self.request("POST", self._collection(name) + "/query", body)
 
     def _memory_path(self, name, caller_id=None, engine_id=None, prefix="/memories/"):
         """The path of one memory, named by exactly one of its caller id and its engine id."""

@@ -184,9 +184,7 @@ class FinancialSituationMemory:
         if ticker:
             options.update(ticker=ticker, mode="ticker")
         vectors = self._vectors([current_situation])
-        answer = self.client.request("POST", self.client._collection(self.collection) + "/query",
-                                     dict({k: v for k, v in options.items() if v is not None},
-                                          **({"vectors": vectors} if vectors else {"texts": [current_situation]})))
+        answer = self.client.query_answer(self.collection, vectors=vectors, texts=None if vectors else [current_situation], **options)
         return answer["analogues"][0]
 
     def health(self):
