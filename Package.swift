@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "Embedding", targets: ["Embedding"]),
         .library(name: "Server", targets: ["Server"]),
         .executable(name: "hindsight", targets: ["hindsight"]),
+        /// libHindsightC.so: the C API of Sources/HindsightC/include/hindsight.h (the Python package loads it).
+        .library(name: "HindsightC", type: .dynamic, targets: ["HindsightC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +44,8 @@ let package = Package(
         .target(name: "DecisionLog", dependencies: ["TradingMemory", "WireFormat"]),
         .target(name: "AgentMemory", dependencies: ["TradingMemory", "Dispatching", "VectorIndex", "Embedding", "WireFormat", "FastJSON"]),
         .target(name: "MemoryAPI", dependencies: ["TradingMemory", "Dispatching", "VectorIndex", "Embedding", "WireFormat", "FastJSON"]),
+        .target(name: "HindsightC", dependencies: ["MemoryAPI", "TradingMemory", "Embedding", "LMDB", "FastJSON", "WireFormat"],
+                exclude: ["include"]),
         .target(name: "Server", dependencies: ["MemoryAPI", "TradingMemory", "Dispatching", "VectorIndex", "Embedding", "WireFormat", "FastJSON",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log")]),

@@ -121,11 +121,7 @@ struct LocalModelOptions: ParsableArguments {
     var directory: String { Self.directory(modelDir) }
 
     /// `explicit` when given, else $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2.
-    static func directory(_ explicit: String?) -> String {
-        if let explicit { return explicit }
-        if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
-        return "models/all-MiniLM-L6-v2"
-    }
+    static func directory(_ explicit: String?) -> String { ModelFetch.directory(explicit) }
 
     func policy() throws -> LongTextPolicy {
         switch longText {

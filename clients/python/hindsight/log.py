@@ -23,7 +23,8 @@ import threading
 from pathlib import Path
 
 from . import markdown_log as fmt
-from .client import HindsightClient, HindsightError
+from .client import HindsightError
+from .connection import client_for
 from .embedding import resolve_embedder
 from .memory import _failure_advice, _iso
 
@@ -106,9 +107,9 @@ class TradingMemoryLog:
         collection = settings.get("memory_log_collection") or (collection_for_path(self._log_path) if self._log_path else None)
         namespace = settings.get("namespace")
         self.collection = "%s.%s" % (namespace, collection) if namespace and collection else collection
-        self.client = HindsightClient(settings.get("server_url") or os.environ.get("HINDSIGHT_URL", "http://127.0.0.1:8765"),
-                                      settings.get("token") or os.environ.get("HINDSIGHT_TOKEN"),
-                                      timeout=settings.get("timeout", 30.0))
+        # In this process unless a server is named: by default the database sits beside the markdown file.
+        beside = str(self._log_path.with_suffix(".hindsight")) if self._log_path else None
+        self.client = client_for(settings, default_path=beside)
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
         self.as_of = settings.get("as_of")
         self.strict = bool(settings.get("strict", False))
@@ -504,7 +505,7 @@ class TradingMemoryLog:
             os.fsync(handle.fileno())
 
     def _warn(self, what, error, consequence):
-        cause, advice = _failure_advice(error, self.client.server_url)
+        cause, advice = _failure_advice(error, self.client)
         level = logging.DEBUG if (what, cause) in _warned else logging.WARNING
         _warned.add((what, cause))
         log.log(level, "TradingMemoryLog.%s(%s): %s; %s", what, self.collection, advice, consequence)

@@ -2,9 +2,9 @@
 
 import datetime
 import logging
-import os
 
-from .client import HindsightClient, HindsightError
+from .client import HindsightError
+from .connection import client_for
 from .embedding import resolve_embedder
 
 log = logging.getLogger("hindsight")
@@ -14,17 +14,23 @@ log = logging.getLogger("hindsight")
 _warned_causes = set()
 
 
-def _failure_advice(error, server_url):
-    """(cause, what to do) for an error of a recall."""
+def _failure_advice(error, client):
+    """(cause, what to do) for an error of a recall through ``client``."""
+    where = client.describe()
+    in_process = client.server_url is None
     if isinstance(error, HindsightError):
-        if error.status == 0:
-            return ("transport", "cannot reach the Hindsight server at %s (%s): start it (`hindsight serve --db DIR --embedder local`) "
-                    "or set server_url / HINDSIGHT_URL to where it runs" % (server_url, error))
+        if error.status == 0 and error.code == "transport":
+            return ("transport", "cannot reach %s (%s): start it (`hindsight serve --db DIR --embedder local`), "
+                    "set server_url / HINDSIGHT_URL to where it runs, or drop server_url to use the engine in this process" % (where, error))
         if error.status == 401:
-            return ("token", "the server at %s refused the bearer token: set token / HINDSIGHT_TOKEN to the one in its --token-file" % server_url)
+            return ("token", "%s refused the bearer token: set token / HINDSIGHT_TOKEN to the one in its --token-file" % where)
         if error.code == "no_embedder":
-            return ("no_embedder", "the server at %s has no embedder to turn situations into vectors: start it with `--embedder local` "
-                    "(after `hindsight model fetch`), or pass an embedding callable in the config" % server_url)
+            if in_process:
+                return ("no_embedder", "%s has no embedder to turn situations into vectors: fetch the local model with "
+                        "hindsight.fetch_model() (or `hindsight model fetch`), set model_dir / HINDSIGHT_MODEL_DIR to it, "
+                        "or pass an embedding callable in the config" % where)
+            return ("no_embedder", "%s has no embedder to turn situations into vectors: start it with `--embedder local` "
+                    "(after `hindsight model fetch`), or pass an embedding callable in the config" % where)
         if error.code == "embedding_model_mismatch":
             return ("model", "%s: embed with the collection's model, or recall into a collection of this model's name" % error)
         return (error.code, str(error))
@@ -63,7 +69,11 @@ class FinancialSituationMemory:
     ``config`` (a dict; keyword arguments override it; unknown keys are ignored, so a framework's
     own config dict can be passed as is):
 
-    - ``server_url``: the Hindsight server (default ``$HINDSIGHT_URL`` or ``http://127.0.0.1:8765``);
+    - ``path``: the database directory of the engine in this process (default ``$HINDSIGHT_PATH``, else
+      ``./hindsight-data``), used unless ``server_url`` is given; ``embedder`` (``"local"``, ``"hashing"``,
+      ``"none"``; default local when the model is found) and ``model_dir`` (default ``$HINDSIGHT_MODEL_DIR``,
+      ``./models/all-MiniLM-L6-v2``, ``~/.cache/hindsight/all-MiniLM-L6-v2``) say how it embeds texts;
+    - ``server_url``: a Hindsight server to use instead (default ``$HINDSIGHT_URL``; none);
     - ``token``: bearer token (default ``$HINDSIGHT_TOKEN``);
     - ``namespace``: a prefix for collection names, so parallel runs don't share memories;
     - ``ticker``: the ticker of this agent's situations (recalls prefer it, then fill from all);
@@ -87,9 +97,7 @@ class FinancialSituationMemory:
         self.name = name
         self.namespace = settings.get("namespace")
         self.collection = "%s.%s" % (self.namespace, name) if self.namespace else name
-        self.client = HindsightClient(settings.get("server_url") or os.environ.get("HINDSIGHT_URL", "http://127.0.0.1:8765"),
-                                      settings.get("token") or os.environ.get("HINDSIGHT_TOKEN"),
-                                      timeout=settings.get("timeout", 30.0))
+        self.client = client_for(settings)
         self.ticker = settings.get("ticker")
         self.as_of = settings.get("as_of")
         self.decay = _decay(settings.get("decay"))
@@ -153,7 +161,7 @@ class FinancialSituationMemory:
                 return []
             if self.strict:
                 raise
-            cause, advice = _failure_advice(error, self.client.server_url)
+            cause, advice = _failure_advice(error, self.client)
             level = logging.DEBUG if cause in _warned_causes else logging.WARNING
             _warned_causes.add(cause)
             log.log(level, "get_memories(%s) returned no memories: %s", self.collection, advice)
@@ -190,13 +198,13 @@ class FinancialSituationMemory:
     def health(self):
         """The state of what recalls need: ``{"server": ..., "collection": ..., "embedder": ...}``,
         each a dict with ``ok`` and what was found, or the error and how to fix it."""
-        url = self.client.server_url
+        url, client = self.client.server_url, self.client
         try:
-            server = dict(self.client.health(), ok=True, url=url)
+            server = dict(self.client.health(), ok=True, url=url, where=client.describe())
         except Exception as error:
-            unreachable = {"ok": False, "error": "the server is unreachable"}
+            unreachable = {"ok": False, "error": "%s is unavailable" % client.describe()}
             embedder = unreachable if self.embedder.server_side else {"ok": True, "model": self.embedder.model, "where": "client"}
-            return {"server": {"ok": False, "url": url, "error": _failure_advice(error, url)[1]},
+            return {"server": {"ok": False, "url": url, "error": _failure_advice(error, client)[1]},
                     "collection": dict(unreachable, name=self.collection), "embedder": embedder}
         try:
             counts = self.client.count(self.collection)
@@ -205,7 +213,7 @@ class FinancialSituationMemory:
             if error.code == "unknown_collection":
                 collection = {"ok": True, "name": self.collection, "exists": False, "note": "made by the first add"}
             else:
-                collection = {"ok": False, "name": self.collection, "error": _failure_advice(error, url)[1]}
+                collection = {"ok": False, "name": self.collection, "error": _failure_advice(error, client)[1]}
         if not self.embedder.server_side:
             embedder = {"ok": True, "model": self.embedder.model, "where": "client"}
         else:
@@ -214,7 +222,7 @@ class FinancialSituationMemory:
                 embedder = {"ok": True, "model": answer["model"], "dimension": answer["dimension"], "where": "server"}
             except HindsightError as error:
                 cause = HindsightError(str(error), error.status, "no_embedder") if error.status == 404 else error
-                embedder = {"ok": False, "where": "server", "error": _failure_advice(cause, url)[1]}
+                embedder = {"ok": False, "where": "server", "error": _failure_advice(cause, client)[1]}
         return {"server": server, "collection": collection, "embedder": embedder}
 
     def count(self):

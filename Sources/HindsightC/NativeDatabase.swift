@@ -1,0 +1,143 @@
+import Embedding
+import FastJSON
+import Foundation
+import LMDB
+import MemoryAPI
+import Synchronization
+import TradingMemory
+import WireFormat
+
+/// The options of `hindsight_open` (include/hindsight.h lists them).
+struct OpenOptions: Decodable, Sendable {
+    var readOnly: Bool?
+    var mapSizeMiB: Int?
+    var embedder: String?
+    var modelDir: String?
+    var modelName: String?
+    var longText: String?
+    var embeddingThreads: Int?
+    var hashingDimension: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case readOnly = "read_only", mapSizeMiB = "map_size_mib", embedder, modelDir = "model_dir", modelName = "model_name"
+        case longText = "long_text", embeddingThreads = "embedding_threads", hashingDimension = "hashing_dimension"
+    }
+
+    static func parse(_ json: [UInt8]?) throws(APIError) -> OpenOptions {
+        guard let json, !json.isEmpty else { return OpenOptions() }
+        do {
+            return try FastJSONDecoder(rejectsUnknownKeys: true).decode(OpenOptions.self, from: Data(json))
+        } catch let error as DecodingError {
+            throw APIError.badRequest("options: \(WireDecoding.describe(error))")
+        } catch {
+            throw APIError.badRequest("options: \(error)")
+        }
+    }
+
+    func makeEmbedder() throws -> (any Embedder)? {
+        switch embedder ?? "none" {
+        case "none": return nil
+        case "local":
+            let policy: LongTextPolicy
+            switch longText ?? "truncate" {
+            case "truncate": policy = .truncate
+            case "windows": policy = .windows(overlap: 64)
+            case let other: throw APIError.badRequest("options: long_text is truncate or windows, not '\(other)'")
+            }
+            if let embeddingThreads, embeddingThreads < 1 { throw APIError.badRequest("options: embedding_threads must be at least 1") }
+            let directory = ModelFetch.directory(modelDir)
+            do {
+                return CachingEmbedder(try BertEmbedder(directory: directory, name: modelName, longText: policy, threads: embeddingThreads))
+            } catch {
+                throw APIError(status: 422, code: "no_model",
+                               message: "cannot load the local model in \(directory): \(error) (fetch it with `hindsight model fetch` or hindsight.fetch_model())")
+            }
+        case "hashing":
+            let dimension = hashingDimension ?? 384
+            guard (1...65_536).contains(dimension) else { throw APIError.badRequest("options: hashing_dimension must be between 1 and 65536") }
+            return CachingEmbedder(HashingEmbedder(dimension: dimension))
+        case let other:
+            throw APIError.badRequest("options: embedder is none, local or hashing, not '\(other)'")
+        }
+    }
+}
+
+/// A database directory opened through the C API: the store and the service that answers requests.
+final class NativeDatabase: Sendable {
+    let path: String
+    let service: MemoryService
+
+    /// Directories open in this process (LMDB must not open one environment twice in a process).
+    private static let openPaths = Mutex<Set<String>>([])
+
+    private init(path: String, service: MemoryService) {
+        self.path = path
+        self.service = service
+    }
+
+    static func open(path: String, options: OpenOptions) throws -> NativeDatabase {
+        guard !path.isEmpty else { throw APIError.badRequest("the database path is empty") }
+        let readOnly = options.readOnly ?? false
+        if let mapSizeMiB = options.mapSizeMiB, !(1...(1 << 24)).contains(mapSizeMiB) {
+            throw APIError.badRequest("options: map_size_mib must be between 1 and 16777216")
+        }
+        let embedder = try options.makeEmbedder()
+        if readOnly && !DatabaseDirectory(path: path).holdsDataFile {
+            throw APIError(status: 404, code: "no_database", message: "\(path) holds no database (read_only opens only an existing one)")
+        }
+        if !readOnly { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        let claimed = openPaths.withLock { $0.insert(key).inserted }
+        guard claimed else {
+            throw APIError(status: 409, code: "already_open", message: "\(path) is already open in this process: share that handle")
+        }
+        do {
+            var environment = EnvironmentOptions(readOnly: readOnly, createIfMissing: !readOnly)
+            if let mapSizeMiB = options.mapSizeMiB { environment.mapSizeBytes = mapSizeMiB << 20 }
+            let store = try TradingMemoryStore(path: path, options: environment)
+            return NativeDatabase(path: key, service: MemoryService(store: store, embedder: embedder))
+        } catch {
+            openPaths.withLock { _ = $0.remove(key) }
+            throw error
+        }
+    }
+
+    func close() {
+        service.store.close()
+        _ = Self.openPaths.withLock { $0.remove(path) }
+    }
+
+    /// Answers a request, waiting for it on the caller's (foreign) thread.
+    func respond(to request: APIRequest) -> APIResponse {
+        waitFor { await self.service.respond(to: request) }
+    }
+}
+
+/// An error of opening as the C API reports it.
+func openError(_ error: any Error) -> APIError {
+    switch error {
+    case let error as APIError: return error
+    case let error as DatabaseLock.LockError: return APIError(status: 409, code: "locked", message: error.description)
+    case let error as LMDBError: return APIError(status: 500, code: "storage", message: "cannot open the database: \(error)")
+    case let error as TradingMemoryError: return APIError(status: 500, code: "storage", message: "cannot open the database: \(error)")
+    default: return APIError(status: 500, code: "storage", message: "cannot open the database: \(error)")
+    }
+}
+
+/// A value filled in by a task and read after it signalled.
+private final class Outcome<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: written once by the task before `done` is signalled, read only after waiting on it.
+    var value: Value?
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// Runs async work to completion from a thread outside Swift's concurrency pool (a C caller's).
+func waitFor<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) -> Value {
+    let outcome = Outcome<Value>()
+    Task.detached {
+        outcome.value = await work()
+        outcome.done.signal()
+    }
+    outcome.done.wait()
+    return outcome.value!
+}
