@@ -10,7 +10,10 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 
 
 def hindsight_binary():
-    path = os.environ.get("HINDSIGHT_BIN") or os.path.join(REPO, ".build", "debug", "hindsight")
+    """HINDSIGHT_BIN, else the command installed with the package (a wheel), else the checkout's debug build."""
+    from hindsight.native import bundled_binary
+
+    path = os.environ.get("HINDSIGHT_BIN") or bundled_binary() or os.path.join(REPO, ".build", "debug", "hindsight")
     if not os.path.exists(path):
         pytest.fail("no hindsight binary at %s: run `swift build` first or set HINDSIGHT_BIN" % path)
     return path

@@ -7,5 +7,7 @@ import os
 def pytest_configure(config):
     import hindsight.integrations.tradingagents as hindsight_ta
 
-    installation = hindsight_ta.install(config={"server_url": os.environ["HINDSIGHT_URL"], "strict": True})
+    # A server when HINDSIGHT_URL names one; else the engine in-process, each log's database beside its file.
+    settings = {"server_url": os.environ["HINDSIGHT_URL"]} if os.environ.get("HINDSIGHT_URL") else {"embedder": "hashing"}
+    installation = hindsight_ta.install(config=dict(settings, strict=True))
     print("hindsight installed into TradingAgents %s: %s" % (installation.generation, installation.replaced))

@@ -3,7 +3,8 @@
 Given ``HINDSIGHT_UPSTREAM_TESTS=/path/to/TradingAgents/tests/test_memory_log.py`` (a checkout of
 TradingAgents v0.3.0 or later, with its dependencies installed in the interpreter named by
 ``HINDSIGHT_UPSTREAM_PYTHON``, default this one), the file runs with Hindsight's classes installed
-by ``hindsight.integrations.tradingagents`` and a fresh server; every one of its tests must pass.
+by ``hindsight.integrations.tradingagents``, once with a fresh server and once with the engine in
+process and no server at all; every one of its tests must pass both times.
 Skipped (and reported as skipped) when no copy is given: CI machines cannot fetch the framework.
 """
 
@@ -24,17 +25,22 @@ CLIENT = os.path.dirname(HERE)
 
 
 @pytest.mark.skipif(not UPSTREAM, reason="set HINDSIGHT_UPSTREAM_TESTS to TradingAgents' tests/test_memory_log.py to run it")
-def test_upstream_memory_log_tests_pass_against_hindsight():
+@pytest.mark.parametrize("transport", ["server", "in-process"])
+def test_upstream_memory_log_tests_pass_against_hindsight(transport):
     assert os.path.exists(UPSTREAM), UPSTREAM
     checkout = os.path.dirname(os.path.dirname(os.path.abspath(UPSTREAM)))
     python = os.environ.get("HINDSIGHT_UPSTREAM_PYTHON", sys.executable)
-    server = Server()
+    server = Server() if transport == "server" else None
     try:
-        env = dict(os.environ, HINDSIGHT_URL=server.url, PYTHONPATH=os.pathsep.join([HERE, CLIENT, checkout]))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, CLIENT, checkout]))
+        env.pop("HINDSIGHT_URL", None)
+        if server:
+            env["HINDSIGHT_URL"] = server.url
         done = subprocess.run([python, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "hindsight_upstream_plugin",
                                UPSTREAM], cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
     finally:
-        server.stop()
+        if server:
+            server.stop()
     output = done.stdout + done.stderr
     assert "hindsight installed into TradingAgents v0.2.4+ (decision log)" in output, output[-3000:]
     summary = output.strip().splitlines()[-1]

@@ -1,0 +1,195 @@
+"""The engine in this process: no server, the same API, several processes on one directory."""
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import hindsight
+from hindsight import FinancialSituationMemory, HindsightError, TradingMemoryLog
+from hindsight.native import library_candidates, load_library
+
+from conftest import REPO, Server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+REPORTS = {
+    "600519.SH": ["## 市场报告\n贵州茅台放量突破年线，MACD 金叉，RSI 62。", "## 情绪报告\n散户情绪转暖，北向资金连续三日净流入。",
+                  "## 新闻报告\n公司公告提价 20%，渠道库存下降。", "## 基本面报告\n市盈率 24 倍，低于五年中位数。"],
+    "BRK.B": ["## Market report\nBRK.B is flat, 50-day SMA above the 200-day.", "## Sentiment report\nMuted; no retail interest.",
+              "## News report\nBuyback of $2B announced after the annual letter.", "## Fundamentals report\nBook value up 9%; P/B at 1.4."],
+}
+
+
+def situation(ticker):
+    return "\n\n".join(REPORTS[ticker])
+
+
+def test_memory_with_a_path_needs_no_server_and_survives_the_process(tmp_path):
+    path = str(tmp_path / "memory")
+    memory = FinancialSituationMemory("bull_memory", {"path": path, "embedder": "hashing"})
+    memory.add_situations([(situation("600519.SH"), "提价周期里坚定持有。")], ticker="600519.SH", date="2025-03-03")
+    memory.add_situations([(situation("BRK.B"), "Buybacks mark a floor; add below 1.3x book.")], ticker="BRK.B", date="2025-03-05")
+    found = memory.get_memories(situation("600519.SH"), n_matches=1, ticker="600519.SH")
+    assert found[0]["recommendation"] == "提价周期里坚定持有。"
+    assert memory.get_memories(situation("BRK.B"), n_matches=2, as_of="2025-03-04")[0]["recommendation"] == "提价周期里坚定持有。"
+    assert len(memory.get_memories(situation("BRK.B"), n_matches=2, as_of="2025-03-04")) == 1  # nothing from the future
+    hindsight.connect(path).close()
+
+    # Another process (a fresh interpreter) reads what this one wrote, from the directory alone.
+    script = ("import sys, json; from hindsight import FinancialSituationMemory as M; "
+              "m = M('bull_memory', {'path': sys.argv[1], 'embedder': 'hashing'}); "
+              "print(json.dumps([r['recommendation'] for r in m.get_memories(sys.argv[2], n_matches=2)]))")
+    done = subprocess.run([sys.executable, "-c", script, path, situation("BRK.B")], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0] == "Buybacks mark a floor; add below 1.3x book."
+
+
+def test_the_cli_reads_what_python_wrote_in_process(tmp_path):
+    from conftest import hindsight_binary
+
+    path = str(tmp_path / "db")
+    client = hindsight.connect(path, embedder="hashing")
+    client.get_or_create_collection("risk", 384, embedding_model="hashing-384")
+    client.add("risk", [{"id": "r1", "situation": situation("BRK.B"), "reflection": "Size down before the letter.",
+                         "ticker": "BRK.B", "time": "2025-02-20"}])
+    client.close()
+    done = subprocess.run([hindsight_binary(), "stats", "--db", path, "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"risk"' in done.stdout
+
+
+def test_in_process_answers_equal_the_servers(tmp_path):
+    """One wire format: the same requests give the same answers in-process and over HTTP."""
+    server = Server()
+    try:
+        remote = hindsight.HindsightClient(server.url)
+        local = hindsight.connect(str(tmp_path / "db"), embedder="hashing")
+        answers = []
+        for client in (remote, local):
+            client.get_or_create_collection("judge", 384, embedding_model="hashing-384", decay={"half_life": "30d"})
+            client.add("judge", [{"id": "%s-%d" % (t, i), "situation": situation(t) + "\n\nday %d" % i, "reflection": "lesson %d" % i,
+                                  "ticker": t, "time": "2025-01-%02dT00:00:00Z" % (i + 1), "outcome": 0.01 * (i - 3)}
+                                 for i in range(6) for t in REPORTS])
+            query = client.query_answer("judge", texts=[situation("600519.SH")], k=4, as_of="2025-01-05", ticker="600519.SH",
+                                        mode="ticker", analogues=5, retrieval="hybrid")
+            recent = client.recent("judge", ticker="BRK.B", limit=3)
+            error = pytest.raises(HindsightError, client.memory, "judge", caller_id="missing").value
+            answers.append((query, [m["id"] for m in recent], client.count("judge"), (error.status, error.code, str(error))))
+        local.close()
+        assert answers[0] == answers[1]
+        assert answers[0][0]["results"][0] and answers[0][3][:2] == (404, "unknown_memory")
+    finally:
+        server.stop()
+
+
+def test_bad_input_is_a_typed_error_and_changes_nothing(tmp_path):
+    client = hindsight.connect(str(tmp_path / "db"), embedder="hashing")
+    client.get_or_create_collection("c", 384, embedding_model="hashing-384")
+    transport = client.transport
+    for method, target, body in [("GET", "no-slash", None), ("BREW", "/v1/collections", None), ("GET", "/v1/nope", None),
+                                 ("POST", "/v1/collections/c/memories", b"\xff\xfe not json"), ("POST", "/v1/collections/c/query", b"{}"),
+                                 ("POST", "/v1/collections/c/memories", b'{"memories": [{"situation": "x", "reflection": "y", '
+                                                                        b'"time": 1704153600000}]}'),
+                                 ("POST", "/v1/collections/c/memories/delete", b"{}"), ("GET", "/v1/collections/%zz", None)]:
+        status, payload = transport.database().request(method, target, body)
+        error = json.loads(payload)["error"]
+        assert 400 <= status < 500 and error["code"] and error["message"], (method, target, status, payload)
+    assert client.count("c") == {"count": 0, "pending": 0}
+    with pytest.raises(HindsightError) as raised:
+        hindsight.connect(str(tmp_path / "db"), embedder="none").collections()
+    assert raised.value.code == "already_open"
+    with pytest.raises(HindsightError) as raised:
+        hindsight.connect(str(tmp_path / "other"), embedder="sparkle").collections()
+    assert raised.value.status == 400 and "embedder" in str(raised.value)
+    with pytest.raises(HindsightError) as raised:
+        hindsight.connect(str(tmp_path / "absent"), read_only=True).collections()
+    assert raised.value.code == "no_database"
+    client.close()
+
+
+def test_the_decision_log_needs_only_its_file(tmp_path):
+    """TradingAgents' construction: a config dict with memory_log_path, no server."""
+    log_path = tmp_path / "memory" / "trading_memory.md"
+    log = TradingMemoryLog({"memory_log_path": str(log_path), "embedder": "hashing"})
+    log.store_decision("600519.SH", "2025-03-03", "评级：买入\nRating: Buy\n提价周期。")
+    log.update_with_outcome("600519.SH", "2025-03-03", 0.042, 0.011, 5, "提价兑现，持有正确。")
+    assert (tmp_path / "memory" / "trading_memory.hindsight" / "data.mdb").exists()
+    assert "提价兑现，持有正确。" in log.get_past_context("600519.SH")
+    assert "提价兑现" in log_path.read_text(encoding="utf-8")
+
+
+def _writer(path, worker, count, queue):
+    try:
+        memory = FinancialSituationMemory("shared", {"path": path, "embedder": "hashing"})
+        ids = []
+        for i in range(count):
+            ids += memory.add_situations([("worker %d situation %d: %s" % (worker, i, situation("BRK.B")), "lesson %d.%d" % (worker, i))],
+                                         ticker="BRK.B", date="2025-01-%02d" % (i % 28 + 1))
+            assert memory.get_memories("worker %d situation %d" % (worker, i), n_matches=1)
+        queue.put(("ok", worker, len(ids)))
+    except Exception as error:  # reported to the parent, which fails the test
+        queue.put(("error", worker, repr(error)))
+
+
+def test_several_processes_write_and_read_one_directory(tmp_path):
+    path = str(tmp_path / "shared-db")
+    hindsight.connect(path, embedder="hashing").close()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_writer, args=(path, worker, 25, queue)) for worker in range(4)]
+    for process in workers:
+        process.start()
+    results = [queue.get(timeout=180) for _ in workers]
+    for process in workers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert sorted(results) == [("ok", w, 25) for w in range(4)], results
+    client = hindsight.connect(path, embedder="hashing")
+    assert client.count("shared")["count"] == 100
+    reflections = {m["reflection"] for m in client.memories_in_order("shared")}
+    assert reflections == {"lesson %d.%d" % (w, i) for w in range(4) for i in range(25)}
+    client.close()
+
+
+def _child_after_fork(path, queue):
+    try:
+        hindsight.connect(path, embedder="hashing").collections()
+        queue.put("no error")
+    except HindsightError as error:
+        queue.put(error.code)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_a_child_forked_from_a_running_engine_gets_a_clear_error(tmp_path):
+    path = str(tmp_path / "db")
+    client = hindsight.connect(path, embedder="hashing")
+    client.collections()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_after_fork, args=(path, queue))
+    child.start()
+    assert queue.get(timeout=60) == "forked"
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    client.close()
+
+
+def test_the_c_header_matches_the_library(tmp_path):
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.fail("no C compiler: install gcc")
+    library = next(path for path in library_candidates() if os.path.exists(path))
+    load_library()
+    program = str(tmp_path / "smoke")
+    include = os.path.join(REPO, "Sources", "HindsightC", "include")
+    build = subprocess.run([compiler, "-std=c99", "-Wall", "-Werror", "-I", include, os.path.join(HERE, "c", "smoke.c"),
+                            "-o", program, library, "-Wl,-rpath," + os.path.dirname(library)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    done = subprocess.run([program, str(tmp_path / "c-db")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "c api ok", done.stdout + done.stderr
