@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "TradingMemory", dependencies: ["VectorIndex", "LMDB", "FastJSON", "Distance", "Lexical"]),
         .target(name: "CTransformer"),
         .target(name: "Embedding", dependencies: ["CTransformer", "FastJSON", "Dispatching"]),
+        // HTTP embedding clients (URLSession, hence libcurl), apart so that the in-process library needs neither.
+        .target(name: "RemoteEmbedding", dependencies: ["Embedding"]),
         .target(name: "WireFormat", dependencies: ["TradingMemory", "VectorIndex", "FastJSON", "Distance"]),
         .target(name: "DecisionLog", dependencies: ["TradingMemory", "WireFormat"]),
         .target(name: "AgentMemory", dependencies: ["TradingMemory", "Dispatching", "VectorIndex", "Embedding", "WireFormat", "FastJSON"]),
@@ -52,7 +54,7 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "Benchmarking", dependencies: ["Datasets", "VectorIndex", "LMDB", "Distance",
                                                     .product(name: "Histogram", package: "hdrhistogram-swift")]),
-        .executableTarget(name: "hindsight", dependencies: ["VectorIndex", "LMDB", "Benchmarking", "Datasets", "TradingMemory", "WireFormat", "AgentMemory", "DecisionLog", "Embedding", "Server", "FastJSON",
+        .executableTarget(name: "hindsight", dependencies: ["VectorIndex", "LMDB", "Benchmarking", "Datasets", "TradingMemory", "WireFormat", "AgentMemory", "DecisionLog", "Embedding", "RemoteEmbedding", "Server", "FastJSON",
                                                             .product(name: "Hummingbird", package: "hummingbird"),
                                                             .product(name: "Logging", package: "swift-log"),
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -61,7 +63,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
         .testTarget(name: "TradingMemoryTests", dependencies: ["TradingMemory", "WireFormat", "VectorIndex", "LMDB", "Lexical", "TestSupport"]),
-        .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "TradingMemory", "TestSupport"]),
+        .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "RemoteEmbedding", "TradingMemory", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "WireFormat", "AgentMemory", "TradingMemory", "Embedding", "LMDB", "TestSupport",
                                                         .product(name: "Hummingbird", package: "hummingbird"),
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -72,7 +74,7 @@ let package = Package(
                                                      .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "DecisionLogTests", dependencies: ["DecisionLog", "TradingMemory", "TestSupport"]),
         .testTarget(name: "FastJSONTests", dependencies: ["FastJSON", "TestSupport"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "CTransformer", "TestSupport"],
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "RemoteEmbedding", "CTransformer", "TestSupport"],
                     exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LMDB", "Distance", "TestSupport"]),
     ]

@@ -1,5 +1,6 @@
 import AgentMemory
 import Embedding
+import RemoteEmbedding
 import Foundation
 import LMDB
 import TestSupport

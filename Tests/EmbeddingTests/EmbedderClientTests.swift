@@ -1,4 +1,5 @@
 import Embedding
+import RemoteEmbedding
 import Foundation
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Embedding
+import RemoteEmbedding
 import Foundation
 import Hummingbird
 import Logging

@@ -10,7 +10,7 @@ import datetime
 import random
 import uuid
 
-from hindsight import FinancialSituationMemory, TradingMemoryLog
+from hindsight_memory import FinancialSituationMemory, TradingMemoryLog
 
 ROLES = ["bull_memory", "bear_memory", "trader_memory", "invest_judge_memory", "risk_manager_memory"]
 TICKERS = ["NVDA", "TSLA"]

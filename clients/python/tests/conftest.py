@@ -11,7 +11,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 
 def hindsight_binary():
     """HINDSIGHT_BIN, else the command installed with the package (a wheel), else the checkout's debug build."""
-    from hindsight.native import bundled_binary
+    from hindsight_memory.native import bundled_binary
 
     path = os.environ.get("HINDSIGHT_BIN") or bundled_binary() or os.path.join(REPO, ".build", "debug", "hindsight")
     if not os.path.exists(path):

@@ -5,7 +5,7 @@ import os
 
 
 def pytest_configure(config):
-    import hindsight.integrations.tradingagents as hindsight_ta
+    import hindsight_memory.integrations.tradingagents as hindsight_ta
 
     # A server when HINDSIGHT_URL names one; else the engine in-process, each log's database beside its file.
     settings = {"server_url": os.environ["HINDSIGHT_URL"]} if os.environ.get("HINDSIGHT_URL") else {"embedder": "hashing"}

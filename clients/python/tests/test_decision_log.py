@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from hindsight import HindsightError, TradingMemoryLog
-from hindsight import markdown_log as fmt
-from hindsight.log import collection_for_path, known_at
+from hindsight_memory import HindsightError, TradingMemoryLog
+from hindsight_memory import markdown_log as fmt
+from hindsight_memory.log import collection_for_path, known_at
 from conftest import Server
 
 SEP = "\n\n<!-- ENTRY_END -->\n\n"
@@ -249,7 +249,7 @@ def test_two_processes_store_and_resolve_at_once(server, tmp_path):
 
 
 def test_an_unreachable_server_keeps_the_decision_in_the_file_and_says_so(tmp_path, caplog):
-    import hindsight.log as log_module
+    import hindsight_memory.log as log_module
     log_module._warned.clear()
     down = TradingMemoryLog({"memory_log_path": str(tmp_path / "trading_memory.md"), "server_url": "http://127.0.0.1:9"})
     with caplog.at_level(logging.WARNING, logger="hindsight"):

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-import hindsight
-from hindsight import FinancialSituationMemory, HindsightError, TradingMemoryLog
-from hindsight.native import library_candidates, load_library
+import hindsight_memory as hindsight
+from hindsight_memory import FinancialSituationMemory, HindsightError, TradingMemoryLog
+from hindsight_memory.native import library_candidates, load_library
 
 from conftest import REPO, Server
 
@@ -41,7 +41,7 @@ def test_memory_with_a_path_needs_no_server_and_survives_the_process(tmp_path):
     hindsight.connect(path).close()
 
     # Another process (a fresh interpreter) reads what this one wrote, from the directory alone.
-    script = ("import sys, json; from hindsight import FinancialSituationMemory as M; "
+    script = ("import sys, json; from hindsight_memory import FinancialSituationMemory as M; "
               "m = M('bull_memory', {'path': sys.argv[1], 'embedder': 'hashing'}); "
               "print(json.dumps([r['recommendation'] for r in m.get_memories(sys.argv[2], n_matches=2)]))")
     done = subprocess.run([sys.executable, "-c", script, path, situation("BRK.B")], capture_output=True, text=True, timeout=120,

@@ -1,4 +1,4 @@
-"""hindsight.integrations.tradingagents.install() against stand-ins shaped like each TradingAgents
+"""hindsight_memory.integrations.tradingagents.install() against stand-ins shaped like each TradingAgents
 generation: the same module paths, class names, constructor calls and memory calls as theirs, with
 the LLM parts left out. Each runs in its own interpreter, so no generation sees another's modules."""
 
@@ -101,7 +101,7 @@ GENERATIONS = {
 SCRIPT = '''
 import json, sys
 import tradingagents.graph.trading_graph as tg
-import hindsight.integrations.tradingagents as hindsight_ta
+import hindsight_memory.integrations.tradingagents as hindsight_ta
 installation = hindsight_ta.install(config={"server_url": sys.argv[1], "namespace": "standin"}, point_in_time=True)
 graph = tg.TradingAgentsGraph(config={"memory_log_path": sys.argv[2]})
 report = {"generation": installation.generation, "replaced": installation.replaced}
@@ -149,7 +149,7 @@ def test_role_memory_generations(server, tmp_path, generation):
     assert report["generation"] == generation
     assert report["replaced"] == [["tradingagents.agents.utils.memory", "FinancialSituationMemory"],
                                   ["tradingagents.graph.trading_graph", "FinancialSituationMemory"]]
-    assert report["classes"] == ["hindsight.memory"]
+    assert report["classes"] == ["hindsight_memory.memory"]
     # The restarted graph recalled the first round's lesson (written by reflect_and_remember).
     assert report["recalled"] == ["lesson: returns -0.04"]
     assert report["uninstalled"] is True
@@ -173,6 +173,6 @@ def test_decision_log_generation(server, tmp_path):
 
 def test_install_without_tradingagents_says_so(tmp_path):
     env = dict(os.environ, PYTHONPATH=CLIENT)
-    done = subprocess.run([sys.executable, "-c", "import hindsight.integrations.tradingagents as t; t.install()"],
+    done = subprocess.run([sys.executable, "-c", "import hindsight_memory.integrations.tradingagents as t; t.install()"],
                           env=env, capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
     assert done.returncode != 0 and "no TradingAgents memory module" in done.stderr

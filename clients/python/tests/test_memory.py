@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from hindsight import FinancialSituationMemory, HindsightClient, HindsightError
+from hindsight_memory import FinancialSituationMemory, HindsightClient, HindsightError
 from conftest import Server
 
 SITUATIONS = [
@@ -195,7 +195,7 @@ def test_ids_deletes_and_hostile_values_are_explicit(server):
 
 
 def test_failed_recalls_say_why_once_and_strict_raises(server, caplog):
-    import hindsight.memory as memory_module
+    import hindsight_memory.memory as memory_module
     memory_module._warned_causes.clear()
     down = FinancialSituationMemory("c", server_url="http://127.0.0.1:9")
     with caplog.at_level(logging.DEBUG, logger="hindsight"):
@@ -217,7 +217,7 @@ def test_failed_recalls_say_why_once_and_strict_raises(server, caplog):
 
 
 def test_a_server_without_embedder_and_a_wrong_token_are_named(caplog):
-    import hindsight.memory as memory_module
+    import hindsight_memory.memory as memory_module
     memory_module._warned_causes.clear()
     plain = Server(embedder="none")
     guarded = Server(token="right")

@@ -3,7 +3,7 @@
 Given ``HINDSIGHT_UPSTREAM_TESTS=/path/to/TradingAgents/tests/test_memory_log.py`` (a checkout of
 TradingAgents v0.3.0 or later, with its dependencies installed in the interpreter named by
 ``HINDSIGHT_UPSTREAM_PYTHON``, default this one), the file runs with Hindsight's classes installed
-by ``hindsight.integrations.tradingagents``, once with a fresh server and once with the engine in
+by ``hindsight_memory.integrations.tradingagents``, once with a fresh server and once with the engine in
 process and no server at all; every one of its tests must pass both times.
 Skipped (and reported as skipped) when no copy is given: CI machines cannot fetch the framework.
 """
@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import Server
-from hindsight import TradingMemoryLog
+from hindsight_memory import TradingMemoryLog
 
 UPSTREAM = os.environ.get("HINDSIGHT_UPSTREAM_TESTS")
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,6 +1,6 @@
 """One line to put a TradingAgents graph's memory on Hindsight, whatever its generation::
 
-    import hindsight.integrations.tradingagents as hindsight_ta
+    import hindsight_memory.integrations.tradingagents as hindsight_ta
     hindsight_ta.install(config={"server_url": "http://127.0.0.1:8765"})
 
     from tradingagents.graph.trading_graph import TradingAgentsGraph   # before or after: both work

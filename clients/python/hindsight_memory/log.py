@@ -1,7 +1,7 @@
 """``TradingMemoryLog``: TradingAgents' decision log (v0.2.4 and later), kept in the Hindsight engine.
 
 Same constructor, methods, keywords, return values and prompt text as TradingAgents' own class, so
-``TradingMemoryLog(config)`` can replace it (see :mod:`hindsight.integrations.tradingagents`). The
+``TradingMemoryLog(config)`` can replace it (see :mod:`hindsight_memory.integrations.tradingagents`). The
 entries live in a Hindsight collection (a decision is a pending memory; resolving it with its return
 makes it live, visible from its known time on), which adds what a file cannot give: many processes
 at once, crash safety, ``as_of=`` for back-tests, and ``get_similar_context`` by situation.
@@ -92,7 +92,7 @@ class TradingMemoryLog:
     """
 
     _SEPARATOR = fmt.SEPARATOR
-    #: Settings applied over the framework's config dict (``hindsight.integrations.tradingagents.install`` sets them).
+    #: Settings applied over the framework's config dict (``hindsight_memory.integrations.tradingagents.install`` sets them).
     _installed_settings = {}
 
     def __init__(self, config=None, **kw):

@@ -1,4 +1,5 @@
 public import Foundation
+public import Embedding
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -87,7 +87,7 @@ class FinancialSituationMemory:
       default the first failure of each cause in a process is logged as a WARNING saying how to fix it).
     """
 
-    #: Settings applied over the framework's config dict (``hindsight.integrations.tradingagents.install`` sets them).
+    #: Settings applied over the framework's config dict (``hindsight_memory.integrations.tradingagents.install`` sets them).
     _installed_settings = {}
 
     def __init__(self, name, config=None, **kw):
