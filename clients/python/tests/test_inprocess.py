@@ -187,7 +187,8 @@ def test_the_c_header_matches_the_library(tmp_path):
     library = next(path for path in library_candidates() if os.path.exists(path))
     load_library()
     program = str(tmp_path / "smoke")
-    include = os.path.join(REPO, "Sources", "HindsightC", "include")
+    installed = os.path.join(os.path.dirname(library), "include")  # a wheel carries the header beside the library
+    include = installed if os.path.exists(installed) else os.path.join(REPO, "Sources", "HindsightC", "include")
     build = subprocess.run([compiler, "-std=c99", "-Wall", "-Werror", "-I", include, os.path.join(HERE, "c", "smoke.c"),
                             "-o", program, library, "-Wl,-rpath," + os.path.dirname(library)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
