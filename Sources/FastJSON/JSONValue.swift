@@ -161,6 +161,8 @@ struct Parser {
         let start = position
         // Fast path: no escapes.
         while position < bytes.count {
+            position = ByteScan.firstSpecial(in: bytes, from: position)
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 // Invalid UTF-8 is refused, not repaired: two different ids must never decode alike.

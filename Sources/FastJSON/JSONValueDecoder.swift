@@ -176,7 +176,11 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         return decoded
     }
 
+    /// A `[Float]`: a JSON array of numbers, or (the compact form of vectors) a base64 string of
+    /// little-endian IEEE 754 float32 values, 4 bytes per component. Either way every component
+    /// must be finite.
     func floats() throws -> [Float] {
+        if case .string(let text) = value { return try packedFloats(text) }
         guard case .array(let elements) = value else { throw mismatch([Float].self) }
         var result = [Float](repeating: 0, count: elements.count)
         for index in elements.indices {
@@ -187,6 +191,28 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
             guard float.isFinite else {
                 throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyKey(intValue: index)],
                                                         debugDescription: "Number \(number) is not representable in Float."))
+            }
+            result[index] = float
+        }
+        return result
+    }
+}
+
+extension ValueDecoder {
+    /// The floats of a base64 string of little-endian float32 values.
+    func packedFloats(_ text: String) throws -> [Float] {
+        guard let bytes = Data(base64Encoded: text), bytes.count % 4 == 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
+                                                    debugDescription: "a vector is an array of numbers or a base64 string of little-endian float32 values (4 bytes each)"))
+        }
+        var result = [Float](repeating: 0, count: bytes.count / 4)
+        for index in result.indices {
+            let offset = bytes.startIndex + index * 4
+            let bits = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+            let float = Float(bitPattern: bits)
+            guard float.isFinite else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyKey(intValue: index)],
+                                                        debugDescription: "component \(index) of the packed vector is not finite"))
             }
             result[index] = float
         }

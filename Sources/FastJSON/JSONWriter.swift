@@ -65,12 +65,13 @@ public struct JSONWriter {
             bytes.reserveCapacity(bytes.count + utf8.count + 1)
             // Runs of bytes that need no escape are copied whole; only quotes, backslashes and
             // control characters are written one by one.
+            let raw = UnsafeRawBufferPointer(utf8)
             var start = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            while true {
+                let index = ByteScan.firstSpecial(in: raw, from: start)
+                guard index < utf8.count else { break }
                 if start < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index])) }
-                escape(byte)
+                escape(utf8[index])
                 start = index + 1
             }
             if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...])) }

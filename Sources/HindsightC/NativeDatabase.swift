@@ -95,7 +95,7 @@ final class NativeDatabase: Sendable {
             var environment = EnvironmentOptions(readOnly: readOnly, createIfMissing: !readOnly)
             if let mapSizeMiB = options.mapSizeMiB { environment.mapSizeBytes = mapSizeMiB << 20 }
             let store = try TradingMemoryStore(path: path, options: environment)
-            return NativeDatabase(path: key, service: MemoryService(store: store, embedder: embedder))
+            return NativeDatabase(path: key, service: MemoryService(store: store, embedder: embedder, blockingWork: .inline))
         } catch {
             openPaths.withLock { _ = $0.remove(key) }
             throw error
@@ -124,20 +124,63 @@ func openError(_ error: any Error) -> APIError {
     }
 }
 
-/// A value filled in by a task and read after it signalled.
-private final class Outcome<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: written once by the task before `done` is signalled, read only after waiting on it.
-    var value: Value?
-    let done = DispatchSemaphore(value: 0)
+/// Runs the jobs of tasks on the one thread that waits for them: a C caller's thread runs its own
+/// request from start to end (LMDB transactions included, the service being `.inline`), with no
+/// hand-off to Swift's thread pool and back. Jobs that other threads resume (an embedding's
+/// forward pass finishing on its queue) are queued here and run by the waiting thread.
+private final class CallerThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `jobs` and `finished` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs queued jobs on this thread until ``finish()`` has been called.
+    func runUntilFinished() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            if jobs.isEmpty && finished {
+                condition.unlock()
+                return
+            }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
 }
 
-/// Runs async work to completion from a thread outside Swift's concurrency pool (a C caller's).
+/// A value filled in by a task and read after it finished.
+private final class Outcome<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: written once by the task before the executor is finished, read only after that.
+    var value: Value?
+}
+
+/// Runs async work to completion on the calling thread, which is outside Swift's concurrency pool
+/// (a C caller's).
 func waitFor<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) -> Value {
+    let executor = CallerThreadExecutor()
     let outcome = Outcome<Value>()
-    Task.detached {
+    Task(executorPreference: executor) {
         outcome.value = await work()
-        outcome.done.signal()
+        executor.finish()
     }
-    outcome.done.wait()
+    executor.runUntilFinished()
     return outcome.value!
 }

@@ -8,9 +8,20 @@ public import TradingMemory
 /// The memory API over a ``TradingMemoryStore``, independent of transport: the HTTP server and the
 /// C API hand it the same requests and send back the same JSON (docs/http-api.md, docs/openapi.yaml).
 ///
-/// Reads run concurrently on a concurrent queue, writes one at a time on a serial queue, so no
-/// event-loop or cooperative thread ever waits on LMDB; a query sees only committed batches.
+/// With ``BlockingWork/queues`` (the server) reads run concurrently on a concurrent queue and
+/// writes one at a time on a serial queue, so no event-loop or cooperative thread ever waits on
+/// LMDB; with ``BlockingWork/inline`` (the C API, whose callers' threads are their own) they run
+/// where the handler runs. A query sees only committed batches either way.
 public final class MemoryService: Sendable {
+    /// Where LMDB transactions run.
+    public enum BlockingWork: Sendable {
+        /// On the service's dispatch queues, awaited.
+        case queues
+        /// On the thread that runs the handler (LMDB serialises writers itself).
+        case inline
+    }
+
+    public let blockingWork: BlockingWork
     public let store: TradingMemoryStore
     /// Embeds texts sent without vectors (`texts` in queries, records without `vector`, `/v1/embed`).
     public let embedder: (any Embedder)?
@@ -19,7 +30,8 @@ public final class MemoryService: Sendable {
     private let reads = DispatchQueue(label: "hindsight.api.reads", attributes: .concurrent)
     private let writes = DispatchQueue(label: "hindsight.api.writes")
 
-    public init(store: TradingMemoryStore, embedder: (any Embedder)?, maxBodyBytes: Int = 32 << 20) {
+    public init(store: TradingMemoryStore, embedder: (any Embedder)?, maxBodyBytes: Int = 32 << 20, blockingWork: BlockingWork = .queues) {
+        self.blockingWork = blockingWork
         self.store = store
         self.embedder = embedder
         self.maxBodyBytes = maxBodyBytes
@@ -48,11 +60,17 @@ public final class MemoryService: Sendable {
 
     /// Runs blocking read work (LMDB reads) on the service's concurrent read queue.
     public func read<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await reads.run(body)
+        switch blockingWork {
+        case .queues: try await reads.run(body)
+        case .inline: try body()
+        }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await writes.run(body)
+        switch blockingWork {
+        case .queues: try await writes.run(body)
+        case .inline: try body()
+        }
     }
 
     // MARK: Request and response helpers

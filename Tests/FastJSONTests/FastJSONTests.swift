@@ -24,6 +24,51 @@ private func bothDecode<T: Decodable & Equatable>(_ type: T.Type, _ json: String
 }
 
 @Suite struct FastJSONTests {
+    /// The eight-bytes-at-a-time scan for characters to escape: every special byte at every offset
+    /// of strings of every length up to 40, parsed and written, against Foundation.
+    @Test func stringsWithEscapesAtEveryOffsetParseAndWriteLikeFoundation() throws {
+        let specials: [Character] = ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "中", "😀"]
+        for length in 0...40 {
+            for offset in 0...length {
+                for special in specials {
+                    var text = String(repeating: "a", count: length)
+                    if offset < length {
+                        let index = text.index(text.startIndex, offsetBy: offset)
+                        text.replaceSubrange(index...index, with: String(special))
+                    }
+                    var writer = JSONWriter()
+                    writer.string(text)
+                    #expect(try JSONDecoder().decode(String.self, from: Data(writer.bytes)) == text)
+                    let encoded = try JSONEncoder().encode(text)
+                    #expect(try FastJSONDecoder().decode(String.self, from: encoded) == text)
+                }
+            }
+        }
+        // An unescaped control character or an unterminated string is refused wherever it is.
+        for offset in 0..<20 {
+            let raw = "\"" + String(repeating: "b", count: offset) + "\u{07}" + String(repeating: "b", count: 9) + "\""
+            #expect(throws: (any Error).self) { try FastJSONDecoder().decode(String.self, from: Data(raw.utf8)) }
+            #expect(throws: (any Error).self) { try FastJSONDecoder().decode(String.self, from: Data(("\"" + String(repeating: "c", count: offset)).utf8)) }
+        }
+    }
+
+    /// Vectors may come as base64 of little-endian float32 (the compact wire form).
+    @Test func vectorsDecodeFromPackedFloat32() throws {
+        let values: [Float] = [0.5, -1.25, 3.4e38, 1e-45, 0, -0.0, 0.1]
+        var packed = Data()
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { packed.append(contentsOf: $0) } }
+        let json = #"{"time": 1, "vector": "\#(packed.base64EncodedString())", "vectors": ["\#(packed.base64EncodedString())", [1, 2]]}"#
+        let record = try FastJSONDecoder().decode(Record.self, from: Data(json.utf8))
+        #expect(record.vector.map(\.bitPattern) == values.map(\.bitPattern) && record.vectors == [values, [1, 2]])
+        var nan = Data(packed)
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { nan.append(contentsOf: $0) }
+        for bad in ["AAAA=", "not base64!", Data([1, 2, 3]).base64EncodedString(), nan.base64EncodedString()] {
+            #expect(throws: DecodingError.self) {
+                try FastJSONDecoder().decode(Record.self, from: Data(#"{"time": 1, "vector": "\#(bad)"}"#.utf8))
+            }
+        }
+    }
+
     @Test func decodesLikeFoundation() throws {
         let record = try bothDecode(Record.self, #"""
         {"id": "a\"b\\c\/d\n\u00e9\ud83d\ude00", "time": 1704153600.5, "vector": [0.5, -1e-3, 3E2, 0, -0.0, 1.2345678],

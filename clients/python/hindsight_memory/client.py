@@ -1,12 +1,31 @@
 """A client of the Hindsight JSON API, over HTTP or in this process (standard library only)."""
 
+import base64
 import json
+import struct
 import urllib.error
 import urllib.parse
 import urllib.request
 
 
 from .errors import HindsightError
+
+
+def pack_vector(vector):
+    """A vector in the compact wire form: base64 of little-endian float32 (a twentieth of the cost of
+    formatting 384 floats as JSON numbers). Anything that does not pack (a value out of float32's
+    range, a non-number) is sent as given, for the engine to refuse with its usual error."""
+    if isinstance(vector, str):
+        return vector
+    try:
+        return base64.b64encode(struct.pack("<%df" % len(vector), *vector)).decode("ascii")
+    except (struct.error, TypeError, OverflowError):
+        return vector
+
+
+def _packed_record(record):
+    vector = record.get("vector")
+    return dict(record, vector=pack_vector(vector)) if isinstance(vector, (list, tuple)) else record
 
 
 class HttpTransport:
@@ -108,6 +127,7 @@ class HindsightClient:
         return self.request("DELETE", self._collection(name))
 
     def add(self, name, memories, upsert=False):
+        memories = [_packed_record(record) for record in memories]
         return self.request("POST", self._collection(name) + "/memories", {"memories": memories, "upsert": upsert})["ids"]
 
     def count(self, name):
@@ -121,7 +141,7 @@ class HindsightClient:
         """The whole answer: ``{"results": [...]}`` and, with ``analogues=N``, ``"analogues"``."""
         body = {k: v for k, v in options.items() if v is not None}
         if vectors is not None:
-            body["vectors"] = vectors
+            body["vectors"] = [pack_vector(vector) for vector in vectors]
         if texts is not None:
             body["texts"] = texts
         return self.request("POST", self._collection(name) + "/query", body)
@@ -163,7 +183,7 @@ class HindsightClient:
         return self.request("POST", self._collection(name) + "/memories/delete", body)["deleted"]
 
     def record_decision(self, name, record):
-        return self.request("POST", self._collection(name) + "/decisions", record)["id"]
+        return self.request("POST", self._collection(name) + "/decisions", _packed_record(record))["id"]
 
     def pending(self, name):
         return self.request("GET", self._collection(name) + "/decisions")["pending"]
