@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "DistanceTests", dependencies: ["Distance", "TestSupport"]),
         .testTarget(name: "TradingMemoryTests", dependencies: ["TradingMemory", "WireFormat", "VectorIndex", "LMDB", "Lexical", "TestSupport"]),
         .testTarget(name: "AgentMemoryTests", dependencies: ["AgentMemory", "Embedding", "RemoteEmbedding", "TradingMemory", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "WireFormat", "AgentMemory", "TradingMemory", "Embedding", "LMDB", "TestSupport",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "MemoryAPI", "WireFormat", "AgentMemory", "TradingMemory", "Embedding", "LMDB", "TestSupport",
                                                         .product(name: "Hummingbird", package: "hummingbird"),
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -59,18 +59,18 @@ public struct APICall: Sendable {
 }
 
 extension Array where Element == Route {
-    /// The route for a request and its parameters (a literal segment wins over a parameter, as in
-    /// the HTTP router), or `noRoute` / `methodNotAllowed`.
+    /// The route for a request and its parameters, resolved as the HTTP router's trie does: segment
+    /// by segment a literal beats a parameter (no backtracking), then the method must be one the
+    /// path has; otherwise `noRoute` (also for a known path with another method, as over HTTP).
     func route(for request: APIRequest) throws(APIError) -> (route: Route, parameters: [String: String]) {
-        var pathMatched = false
-        var best: (route: Route, parameters: [String: String], literals: Int)?
-        for route in self {
-            guard let parameters = route.match(request.segments) else { continue }
-            pathMatched = true
-            let literals = route.segments.count - parameters.count
-            if route.method == request.method, literals > best?.literals ?? -1 { best = (route, parameters, literals) }
+        var alive = filter { $0.segments.count == request.segments.count }
+        for (position, segment) in request.segments.enumerated() {
+            let literal = alive.filter { $0.segments[position] == .literal(segment) }
+            alive = literal.isEmpty ? alive.filter { if case .parameter = $0.segments[position] { true } else { false } } : literal
         }
-        if let best { return (best.route, best.parameters) }
-        throw pathMatched ? APIError.methodNotAllowed : APIError.noRoute
+        guard let route = alive.first(where: { $0.method == request.method }), let parameters = route.match(request.segments) else {
+            throw APIError.noRoute
+        }
+        return (route, parameters)
     }
 }

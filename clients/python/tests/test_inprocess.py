@@ -194,3 +194,46 @@ def test_the_c_header_matches_the_library(tmp_path):
     assert build.returncode == 0, build.stderr
     done = subprocess.run([program, str(tmp_path / "c-db")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "c api ok", done.stdout + done.stderr
+
+
+def test_threads_share_one_handle(tmp_path):
+    """Calls are thread-safe: eight threads add and recall at once through one database."""
+    import threading
+
+    path = str(tmp_path / "db")
+    client = hindsight.connect(path, embedder="hashing")
+    client.get_or_create_collection("threads", 384, embedding_model="hashing-384")
+    errors = []
+
+    def work(thread):
+        try:
+            for i in range(20):
+                client.add("threads", [{"id": "t%d-%d" % (thread, i), "situation": "thread %d day %d %s" % (thread, i, situation("BRK.B")),
+                                        "reflection": "r", "ticker": "BRK.B", "time": 1.7e9 + i}])
+                assert client.query("threads", texts=["thread %d day %d" % (thread, i)], k=1)[0]
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and client.count("threads")["count"] == 160
+    client.close()
+
+
+def test_the_local_model_runs_in_process(tmp_path):
+    from conftest import MODEL_DIR
+
+    if not os.path.exists(os.path.join(MODEL_DIR, "model.safetensors")):
+        pytest.skip("the reference model is absent: fetch it with hindsight_memory.fetch_model() or `hindsight model fetch`")
+    assert hindsight.fetch_model(MODEL_DIR)["dimension"] == 384  # already there: loads it, fetches nothing
+    memory = FinancialSituationMemory("trader", {"path": str(tmp_path / "db"), "model_dir": MODEL_DIR})
+    memory.add_situations([("The Fed raised rates by 50 basis points; bank stocks fell.", "Trim financials before FOMC."),
+                           ("A new iPhone launch drove record preorders.", "Ride product-cycle momentum.")], date="2025-01-02")
+    best = memory.get_memories("The central bank hiked interest rates again", n_matches=1)[0]
+    assert best["recommendation"] == "Trim financials before FOMC." and best["similarity"] > 0.3
+    info = memory.client.embedder()
+    assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
+    memory.client.close()
