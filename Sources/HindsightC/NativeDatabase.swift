@@ -17,10 +17,21 @@ struct OpenOptions: Decodable, Sendable {
     var longText: String?
     var embeddingThreads: Int?
     var hashingDimension: Int?
+    var calendarFiles: [String]?
 
     enum CodingKeys: String, CodingKey {
         case readOnly = "read_only", mapSizeMiB = "map_size_mib", embedder, modelDir = "model_dir", modelName = "model_name"
         case longText = "long_text", embeddingThreads = "embedding_threads", hashingDimension = "hashing_dimension"
+        case calendarFiles = "calendar_files"
+    }
+
+    /// Registers the calendar files' calendars in this process.
+    func loadCalendars() throws {
+        for path in calendarFiles ?? [] {
+            do { MarketCalendar.register(try MarketCalendar.load(file: path)) } catch {
+                throw APIError.badRequest("options: calendar_files: \(error)")
+            }
+        }
     }
 
     static func parse(_ json: [UInt8]?) throws(APIError) -> OpenOptions {
@@ -81,6 +92,7 @@ final class NativeDatabase: Sendable {
         if let mapSizeMiB = options.mapSizeMiB, !(1...(1 << 24)).contains(mapSizeMiB) {
             throw APIError.badRequest("options: map_size_mib must be between 1 and 16777216")
         }
+        try options.loadCalendars()
         let embedder = try options.makeEmbedder()
         if readOnly && !DatabaseDirectory(path: path).holdsDataFile {
             throw APIError(status: 404, code: "no_database", message: "\(path) holds no database (read_only opens only an existing one)")

@@ -163,12 +163,27 @@ public struct DecayFunction: Hashable, Sendable, Codable {
     public var midpoint: Double
     /// An age, in seconds, within which nothing decays.
     public var offset: Double
+    /// When set, ages are counted in trading sessions of this ``MarketCalendar`` (each session
+    /// counting as one day, so `scale` and `offset` of 5 days mean 5 sessions) instead of seconds;
+    /// `"auto"` picks the calendar of the query's ticker by its suffix (``MarketCalendar/forTicker(_:)``).
+    public var calendar: String?
 
-    public init(shape: Shape, scale: Double = 86_400 * 30, midpoint: Double = 0.5, offset: Double = 0) {
+    public init(shape: Shape, scale: Double = 86_400 * 30, midpoint: Double = 0.5, offset: Double = 0, calendar: String? = nil) {
         self.shape = shape
         self.scale = scale
         self.midpoint = midpoint
         self.offset = offset
+        self.calendar = calendar
+    }
+
+    /// The calendar whose sessions measure ages for a query about `ticker`, or nil for seconds.
+    public func marketCalendar(ticker: String?) throws -> MarketCalendar? {
+        guard let calendar, shape != .none else { return nil }
+        if calendar == "auto" { return MarketCalendar.forTicker(ticker) }
+        guard let found = MarketCalendar.named(calendar) else {
+            throw TradingMemoryError.invalidArgument("unknown calendar '\(calendar.prefix(40))' (known: \(MarketCalendar.names.joined(separator: ", ")), or auto; load others from a calendar file)")
+        }
+        return found
     }
 
     /// No decay.
@@ -196,6 +211,7 @@ public struct DecayFunction: Hashable, Sendable, Codable {
             throw TradingMemoryError.invalidArgument("decay midpoint must be between 0 and 1 (exclusive)")
         }
         try TimeBounds.check(durationSeconds: offset, "decay offset")
+        _ = try marketCalendar(ticker: nil)
     }
 }
 

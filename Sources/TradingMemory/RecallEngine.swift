@@ -55,7 +55,8 @@ struct RecallEngine {
         if case .tickerThenGlobal(let kTicker, let kGlobal) = query.mode { wanted = kTicker + kGlobal }
         guard wanted > 0, let conditions = AttributeConditions(query: query, entry: entry) else { return [] }
         let retrieval = try self.retrieval(of: query)
-        let context = RankingContext(query: query, decay: decay, nowMs: (query.asOf ?? Date()).milliseconds,
+        let context = RankingContext(query: query, decay: decay, calendar: try decay.marketCalendar(ticker: query.ticker),
+                                     nowMs: (query.asOf ?? Date()).milliseconds,
                                      ef: query.ef ?? configuration.searchEf, conditions: conditions, retrieval: retrieval,
                                      terms: retrieval == .dense ? [] : Self.queryTerms(query.text ?? ""))
 
@@ -91,6 +92,8 @@ struct RecallEngine {
     struct RankingContext {
         var query: RecallQuery
         var decay: DecayFunction
+        /// The calendar whose sessions measure ages (nil: seconds).
+        var calendar: MarketCalendar?
         var nowMs: Int64
         var ef: Int
         var conditions: AttributeConditions
@@ -128,7 +131,7 @@ struct RecallEngine {
         guard eligible > 0 else { return [] }
         let filter = AttributeFilter(attributes: attributes, conditions: conditions,
                                      eligible: conditions.isOnlyLiveness ? nil : eligible)
-        let scoring = Scoring(decay: context.decay, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
+        let scoring = Scoring(decay: context.decay, calendar: context.calendar, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
                               boostedTicker: boostedTicker, boost: boost)
         let metadataConditions = context.query.filter?.metadata ?? []
         let minimum = context.query.minSimilarity
@@ -183,6 +186,7 @@ struct RecallEngine {
 
     struct Scoring {
         let decay: DecayFunction
+        let calendar: MarketCalendar?
         let nowMs: Int64
         let weightByQuality: Bool
         let boostedTicker: UInt32?
@@ -191,7 +195,9 @@ struct RecallEngine {
         func score(similarity: Float, _ row: MemoryAttributes) -> Double {
             // In Double: a time stored by an older build may lie far outside TimeBounds, and an Int64
             // difference could overflow.
-            var score = Double(similarity) * decay.factor(age: (Double(nowMs) - Double(row.timeMs)) / 1000)
+            let age = calendar.map { Double($0.sessions(fromMs: row.timeMs, toMs: nowMs)) * 86_400 }
+                ?? (Double(nowMs) - Double(row.timeMs)) / 1000
+            var score = Double(similarity) * decay.factor(age: age)
             if weightByQuality, !row.quality.isNaN { score *= Double(row.quality) }
             if let boostedTicker, row.tickerCode == boostedTicker { score *= boost }
             return score

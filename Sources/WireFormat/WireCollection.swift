@@ -2,42 +2,52 @@ public import Foundation
 public import TradingMemory
 public import VectorIndex
 
-/// A decay function in JSON: `{"half_life": "90d"}` or `{"shape": "gauss", "scale": "30d", "midpoint": 0.5, "offset": "7d"}`.
+/// A decay function in JSON: `{"half_life": "90d"}` or `{"shape": "gauss", "scale": "30d", "midpoint": 0.5, "offset": "7d"}`,
+/// optionally with `"calendar": "XNYS"` (or `"XSHG"`, `"auto"`, a loaded calendar's name): ages in
+/// that exchange's sessions, a session counting as a day.
 public struct WireDecay: Codable, Hashable, Sendable {
     public var shape: DecayFunction.Shape?
     public var halfLife: WireDuration?
     public var scale: WireDuration?
     public var midpoint: Double?
     public var offset: WireDuration?
+    public var calendar: String?
 
-    enum CodingKeys: String, CodingKey { case shape, halfLife = "half_life", scale, midpoint, offset }
+    enum CodingKeys: String, CodingKey { case shape, halfLife = "half_life", scale, midpoint, offset, calendar }
 
     public init(_ decay: DecayFunction) {
         shape = decay.shape
         scale = WireDuration(seconds: decay.scale)
         midpoint = decay.midpoint
         offset = WireDuration(seconds: decay.offset)
+        calendar = decay.calendar
     }
 
-    public init(shape: DecayFunction.Shape? = nil, halfLife: Double? = nil, scale: Double? = nil, midpoint: Double? = nil, offset: Double? = nil) {
+    public init(shape: DecayFunction.Shape? = nil, halfLife: Double? = nil, scale: Double? = nil, midpoint: Double? = nil, offset: Double? = nil,
+                calendar: String? = nil) {
         self.shape = shape
         self.halfLife = halfLife.map(WireDuration.init(seconds:))
         self.scale = scale.map(WireDuration.init(seconds:))
         self.midpoint = midpoint
         self.offset = offset.map(WireDuration.init(seconds:))
+        self.calendar = calendar
     }
 
     public func decayFunction() throws -> DecayFunction {
+        var decay: DecayFunction
         if let halfLife {
             guard shape == nil || shape == .exp else { throw TradingMemoryError.invalidArgument("half_life goes with shape exp") }
-            var decay = DecayFunction.halfLife(halfLife.seconds)
+            decay = DecayFunction.halfLife(halfLife.seconds)
             decay.offset = offset?.seconds ?? 0
-            return decay
+        } else {
+            let shape = shape ?? .none
+            if shape == .none { return .none }
+            guard let scale else { throw TradingMemoryError.invalidArgument("decay shape \(shape.rawValue) needs a scale or a half_life") }
+            decay = DecayFunction(shape: shape, scale: scale.seconds, midpoint: midpoint ?? 0.5, offset: offset?.seconds ?? 0)
         }
-        let shape = shape ?? .none
-        if shape == .none { return .none }
-        guard let scale else { throw TradingMemoryError.invalidArgument("decay shape \(shape.rawValue) needs a scale or a half_life") }
-        return DecayFunction(shape: shape, scale: scale.seconds, midpoint: midpoint ?? 0.5, offset: offset?.seconds ?? 0)
+        decay.calendar = calendar
+        _ = try decay.marketCalendar(ticker: nil)  // an unknown calendar is refused here, with the names known
+        return decay
     }
 }
 

@@ -68,8 +68,24 @@ struct DecayOptions: ParsableArguments {
     @Option(help: "Age within which nothing decays (7d, …).")
     var offset: String?
 
+    @Option(help: "Count ages in trading sessions of this exchange calendar, a session counting as a day: XNYS, XSHG, auto (by the query's ticker: .SH/.SZ → XSHG, else XNYS), or a --calendar-file's.")
+    var calendar: String?
+
+    @OptionGroup var calendars: CalendarOptions
+
     /// The decay described, or nil when no option was given.
     func decayFunction() throws -> DecayFunction? {
+        try calendars.load()
+        guard var function = try shapeFunction() else {
+            if calendar != nil { throw ValidationError("--calendar needs a decay (--half-life, or --decay and --scale).") }
+            return nil
+        }
+        function.calendar = calendar
+        do { _ = try function.marketCalendar(ticker: nil) } catch { throw ValidationError("--calendar: \(error)") }
+        return function
+    }
+
+    private func shapeFunction() throws -> DecayFunction? {
         if let halfLife {
             guard decay == nil || decay == "exp" else { throw ValidationError("--half-life goes with --decay exp.") }
             var function = DecayFunction.halfLife(try Arguments.duration(halfLife, option: "--half-life"))
@@ -89,6 +105,19 @@ struct DecayOptions: ParsableArguments {
                                      offset: try offset.map { try Arguments.duration($0, option: "--offset") } ?? 0)
         guard function.midpoint > 0 && function.midpoint < 1 else { throw ValidationError("--midpoint must be between 0 and 1.") }
         return function
+    }
+}
+
+/// Exchange calendars beyond the built-in XNYS and XSHG, loaded for this process.
+struct CalendarOptions: ParsableArguments {
+    @Option(name: .customLong("calendar-file"),
+            help: "A calendar file to load ({\"name\": …, \"closed\": [\"YYYY-MM-DD\", …], \"covered_through\": \"YYYY-MM-DD\"}); repeatable.")
+    var calendarFiles: [String] = []
+
+    func load() throws {
+        for path in calendarFiles {
+            do { MarketCalendar.register(try MarketCalendar.load(file: path)) } catch { throw ValidationError("--calendar-file: \(error)") }
+        }
     }
 }
 

@@ -28,6 +28,7 @@ extension Hindsight {
                 help: "Close a connection that sends no request part for this long: idle keep-alives, and request heads that have not fully arrived.")
         var idleTimeoutSeconds: Double = 30
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var calendars: CalendarOptions
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
@@ -46,6 +47,7 @@ extension Hindsight {
                 token = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard let token, !token.isEmpty else { throw ValidationError("the token file \(tokenFile) is empty.") }
             }
+            try calendars.load()
             let store = try database.openStore()
             let server = HindsightServer(store: store, configuration: ServerConfiguration(
                 host: host, port: port, token: token, maxBodyBytes: maxBodyMiB << 20, embedder: try embedding.makeEmbedder(),

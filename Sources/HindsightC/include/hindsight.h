@@ -38,6 +38,8 @@ const char *hindsight_version(void);
  *   "long_text": "truncate" | "windows"        local: texts past the model's length
  *   "embedding_threads": int     local: threads one embedding call may use (default: all cores)
  *   "hashing_dimension": int     hashing: the dimension (default 384)
+ *   "calendar_files": [string]   exchange calendars to load beside the built-in XNYS and XSHG
+ *                                ({"name", "closed": ["YYYY-MM-DD", ...], "covered_through"}; docs/trading-memory.md)
  * Returns 0 and sets *database, or a status with the error in *error (free it with hindsight_free).
  * A directory already open in this process is refused (status 409, code "already_open").
  */

@@ -49,7 +49,7 @@ def _after_fork_in_child():
     # The engine's threads do not survive fork(); a child must open its own handle, which it cannot
     # do in a process whose parent had the engine running. Say so instead of hanging or crashing.
     global _forked
-    if _library is not None and _databases:
+    if _library is not None:  # its threads (Swift's, libdispatch's) may have run in the parent
         _forked = True
     _databases.clear()
 
@@ -135,7 +135,7 @@ class _Database:
 def open_database(path, options):
     """The process's handle on ``path``, opened with ``options`` on first use."""
     if _forked:
-        raise HindsightError("this process was forked from one that had the Hindsight engine running; the engine cannot run "
+        raise HindsightError("this process was forked from one that had loaded the Hindsight engine; the engine cannot run "
                              "in such a child. Start workers with multiprocessing.get_context('spawn') (or 'forkserver'), "
                              "or open the memory only in the workers", code="forked")
     key = os.path.realpath(path)
@@ -187,7 +187,7 @@ def fetch_model(directory=None):
 class NativeTransport:
     """Answers the client's requests with the engine in this process."""
 
-    def __init__(self, path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False):
+    def __init__(self, path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False, calendar_files=None):
         self.path = path or os.environ.get("HINDSIGHT_PATH") or DEFAULT_PATH
         options = {}
         if embedder is None:
@@ -200,6 +200,8 @@ class NativeTransport:
             options["map_size_mib"] = int(map_size_mib)
         if read_only:
             options["read_only"] = True
+        if calendar_files:
+            options["calendar_files"] = [os.path.abspath(path) for path in calendar_files]
         self.options = options
         self._database = None
 

@@ -237,3 +237,27 @@ def test_the_local_model_runs_in_process(tmp_path):
     info = memory.client.embedder()
     assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
     memory.client.close()
+
+
+def test_decay_counted_in_trading_sessions(tmp_path):
+    """A 5-session half-life on the NYSE: Independence Day and weekends do not age a lesson; a
+    calendar file adds an exchange."""
+    calendar_file = tmp_path / "xlon.json"
+    calendar_file.write_text(json.dumps({"name": "XLON", "closed": ["2024-07-04"], "covered_through": "2024-12-31"}))
+    client = hindsight.connect(str(tmp_path / "db"), embedder="hashing", calendar_files=[str(calendar_file)])
+    client.get_or_create_collection("trader", 384, embedding_model="hashing-384", decay={"half_life": "5d", "calendar": "XNYS"})
+    text = situation("BRK.B")
+    client.add("trader", [{"id": "wed", "situation": text, "reflection": "r", "ticker": "BRK.B", "time": "2024-07-03T20:00:00Z"}])
+
+    def score(as_of, **decay):
+        options = {"decay": decay} if decay else {}
+        return client.query("trader", texts=[text], k=1, as_of=as_of, retrieval="dense", **options)[0][0]["score"]
+
+    assert score("2024-07-05T21:00:00Z") == pytest.approx(0.5 ** (1 / 5), rel=1e-5)   # the 4th was a holiday
+    assert score("2024-07-08T21:00:00Z") == pytest.approx(0.5 ** (2 / 5), rel=1e-5)   # the weekend does not count
+    assert score("2024-07-08T21:00:00Z", half_life="5d") == pytest.approx(0.5 ** ((5 * 86400 + 3600) / (5 * 86400)), rel=1e-5)
+    assert score("2024-07-08T21:00:00Z", half_life="5d", calendar="XLON") == pytest.approx(0.5 ** (2 / 5), rel=1e-5)
+    with pytest.raises(HindsightError) as raised:
+        score("2024-07-08T21:00:00Z", half_life="5d", calendar="XMARS")
+    assert raised.value.status == 400 and "XNYS" in str(raised.value)
+    client.close()
