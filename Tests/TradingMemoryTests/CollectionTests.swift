@@ -59,6 +59,8 @@ import TradingMemory
             for child in 0..<2 {
                 group.addTask {
                     await #expect(processExitsWith: .success) { [directory = directory as String, child = child as Int] in
+                        // The child's standard error goes to a file, so that a failure says why (a trap names its cause there).
+                        dup2(open(directory + "/child-\(child).err", O_WRONLY | O_CREAT | O_TRUNC, 0o644), 2)
                         while !FileManager.default.fileExists(atPath: directory + "/start") { usleep(1_000) }
                         let store = try TradingMemoryStore(path: directory + "/db")
                         for _ in 0..<20 {
@@ -71,6 +73,10 @@ import TradingMemory
             }
             usleep(200_000)
             _ = FileManager.default.createFile(atPath: directory + "/start", contents: nil)
+        }
+        for child in 0..<2 {
+            let said = (try? String(contentsOfFile: directory + "/child-\(child).err", encoding: .utf8)) ?? ""
+            #expect(said.isEmpty, "child \(child) said: \(said.suffix(2_000))")
         }
         let store = try TradingMemoryStore(path: directory + "/db")
         defer { store.close() }
