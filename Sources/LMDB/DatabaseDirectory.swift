@@ -74,6 +74,12 @@ public struct DirectoryPreflight: Sendable {
     static let metaBytesRead = metaTransactionOffset + 8
 
     /// Inspects `path`. A missing directory, or an empty one, passes only when `create` is set.
+    ///
+    /// Another process may be creating the database at this moment (several back-test workers
+    /// opening a fresh directory at once): with `create`, a directory that holds only the lock
+    /// files passes (LMDB serialises the creation itself), and a data file too short to hold its
+    /// two meta pages, or without LMDB's magic yet, is looked at again for up to two seconds before
+    /// it is called damaged.
     /// - Throws: ``DirectoryProblem``.
     public static func inspect(path: String, create: Bool) throws(DirectoryProblem) -> DirectoryPreflight {
         let directory = DatabaseDirectory(path: path)
@@ -84,13 +90,32 @@ public struct DirectoryPreflight: Sendable {
             throw .notADatabase(path: path, reason: "the directory does not exist")
         }
         guard isDirectory.boolValue else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
-        let dataPath = directory.dataFilePath
         let lockMissing = !files.fileExists(atPath: directory.lockFilePath)
-        guard files.fileExists(atPath: dataPath) else {
+        guard files.fileExists(atPath: directory.dataFilePath) else {
             let contents = (try? files.contentsOfDirectory(atPath: path)) ?? []
-            if contents.isEmpty && create { return DirectoryPreflight(directory: directory, lockFileWasMissing: lockMissing) }
+            // Only lock files: a database being created by another process, or one whose creation never got further.
+            let onlyLocks = Set(contents).isSubset(of: [DatabaseDirectory.lockFileName, DatabaseDirectory.directoryLockFileName])
+            if onlyLocks && create { return DirectoryPreflight(directory: directory, lockFileWasMissing: lockMissing) }
             throw .notADatabase(path: path, reason: contents.isEmpty ? "the directory is empty" : "it has no \(DatabaseDirectory.dataFileName)")
         }
+        var attempt = 0
+        while true {
+            do {
+                try checkDataFile(directory.dataFilePath, path: path)
+                return DirectoryPreflight(directory: directory, lockFileWasMissing: lockMissing)
+            } catch {
+                let size = ((try? files.attributesOfItem(atPath: directory.dataFilePath))?[.size] as? Int) ?? 0
+                // A file of a few pages may be half-written by its creator; a larger one is what it is.
+                guard create, size < 2 * 65_536, attempt < 200 else { throw error }
+                attempt += 1
+                usleep(10_000)
+            }
+        }
+    }
+
+    /// The checks of a data file: LMDB's magic, a sane page size, and no meta page naming a page
+    /// past the end of the file (mapping a truncated file would fault).
+    private static func checkDataFile(_ dataPath: String, path: String) throws(DirectoryProblem) {
         guard let handle = FileHandle(forReadingAtPath: dataPath) else {
             throw .notADatabase(path: path, reason: "\(DatabaseDirectory.dataFileName) cannot be read")
         }
@@ -118,7 +143,6 @@ public struct DirectoryPreflight: Sendable {
         guard newest.lastPage >= 0, newest.lastPage < Int.max / pageSize, fileSize >= (newest.lastPage + 1) * pageSize else {
             throw .damaged(path: dataPath, reason: "truncated: its last page is \(newest.lastPage) but it holds \(fileSize / pageSize) pages")
         }
-        return DirectoryPreflight(directory: directory, lockFileWasMissing: lockMissing)
     }
 
     /// Removes the lock file LMDB created while opening a directory that turned out unusable.

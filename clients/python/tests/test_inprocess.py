@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -124,8 +125,10 @@ def test_the_decision_log_needs_only_its_file(tmp_path):
     assert "提价兑现" in log_path.read_text(encoding="utf-8")
 
 
-def _writer(path, worker, count, queue):
+def _writer(path, worker, count, queue, start):
     try:
+        while not os.path.exists(start):  # all workers open the fresh directory at the same moment
+            pass
         memory = FinancialSituationMemory("shared", {"path": path, "embedder": "hashing"})
         ids = []
         for i in range(count):
@@ -138,13 +141,15 @@ def _writer(path, worker, count, queue):
 
 
 def test_several_processes_write_and_read_one_directory(tmp_path):
-    path = str(tmp_path / "shared-db")
-    hindsight.connect(path, embedder="hashing").close()
+    path = str(tmp_path / "shared-db")  # not created yet: the workers race to create it
+    start = str(tmp_path / "start")
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_writer, args=(path, worker, 25, queue)) for worker in range(4)]
+    workers = [context.Process(target=_writer, args=(path, worker, 25, queue, start)) for worker in range(4)]
     for process in workers:
         process.start()
+    time.sleep(1.5)
+    open(start, "w").close()
     results = [queue.get(timeout=180) for _ in workers]
     for process in workers:
         process.join(timeout=60)
