@@ -12,6 +12,7 @@ from .embedding import resolve_embedder
 from .log import TradingMemoryLog
 from .memory import FinancialSituationMemory
 from .migrate import import_chroma
+from .prompts import format_analogues
 
-__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "connect", "fetch_model", "import_chroma", "resolve_embedder"]
+__all__ = ["FinancialSituationMemory", "TradingMemoryLog", "HindsightClient", "HindsightError", "connect", "fetch_model", "format_analogues", "import_chroma", "resolve_embedder"]
 __version__ = "0.1.0"

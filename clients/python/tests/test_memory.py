@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from hindsight_memory import FinancialSituationMemory, HindsightClient, HindsightError
+from hindsight_memory import format_analogues, FinancialSituationMemory, HindsightClient, HindsightError
 from conftest import Server
 
 SITUATIONS = [
@@ -253,6 +253,15 @@ def test_analogues_count_what_happened_after_similar_situations(server):
     # As of 2024-02-03 only the first three outcomes were known.
     early = memory.get_analogues("export restrictions tighten on chips", n=10, ticker="NVDA", as_of="2024-02-03")
     assert early["count"] == 3
+    # As a prompt: the base rate, then per action, in percent.
+    text = format_analogues(stats, as_of="2024-03-01").splitlines()
+    assert text[0] == "Base rate over the 5 most similar past situations known by 2024-03-01 with known outcomes:"
+    assert text[1:] == [  # the lines docs/agents.md shows
+        "- all: 5 cases, up 60% of the time, mean +0.2%, median +1.0% (10th to 90th percentile -3.8% to +3.6%); alpha mean +2.0%, beat the benchmark 80% of the time",
+        "- after BUY: 3 cases, up 100% of the time, mean +2.7%, median +3.0% (10th to 90th percentile +1.4% to +3.8%); alpha mean +2.0%, beat the benchmark 67% of the time",
+        "- after SELL: 2 cases, up 0% of the time, mean -3.5%, median -3.5% (10th to 90th percentile -4.7% to -2.3%); alpha mean +2.0%, beat the benchmark 100% of the time"]
+    assert format_analogues(memory.get_analogues("x", n=10, ticker="NVDA", as_of="2023-01-01"), as_of="2023-01-01") == \
+        "Base rate: no resolved situation like this one known by 2023-01-01 yet."
     with pytest.raises(HindsightError) as error:
         memory.get_analogues("x", n=-1)
     assert error.value.status == 400
