@@ -13,15 +13,16 @@ private func deliver(_ bytes: [UInt8], _ out: UnsafeMutablePointer<UnsafeMutable
                      _ length: UnsafeMutablePointer<Int>?) {
     length?.pointee = bytes.count
     guard let out else { return }
-    guard let buffer = malloc(bytes.count + 1)?.assumingMemoryBound(to: CChar.self) else {
+    guard let buffer = malloc(bytes.count + 1) else {
         out.pointee = nil
+        length?.pointee = 0
         return
     }
-    bytes.withUnsafeBufferPointer { source in
-        source.withMemoryRebound(to: CChar.self) { buffer.update(from: $0.baseAddress!, count: bytes.count) }
+    bytes.withUnsafeBytes { source in
+        if let base = source.baseAddress { buffer.copyMemory(from: base, byteCount: source.count) }
     }
-    buffer[bytes.count] = 0
-    out.pointee = buffer
+    buffer.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
+    out.pointee = buffer.assumingMemoryBound(to: CChar.self)
 }
 
 /// Delivers a response and returns its status.
@@ -71,8 +72,11 @@ private func call(_ handle: OpaquePointer?, _ method: String, _ path: [String?],
 
 @_cdecl("hindsight_version")
 public func hindsight_version() -> UnsafePointer<CChar> {
-    StaticString("0.1.0").utf8Start.withMemoryRebound(to: CChar.self, capacity: 6) { $0 }
+    // A static string's bytes live as long as the library and end with a NUL.
+    UnsafeRawPointer(libraryVersion.utf8Start).assumingMemoryBound(to: CChar.self)
 }
+
+private let libraryVersion: StaticString = "0.1.0"
 
 @_cdecl("hindsight_open")
 public func hindsight_open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
