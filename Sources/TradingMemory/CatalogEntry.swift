@@ -20,6 +20,8 @@ struct CatalogEntry: Codable, Hashable, Sendable {
     var globalGraph: UInt32
     var tickers: [String: TickerLayer]
     var actions: [String: UInt32]
+    /// Kind codes (1…255, kept in the attribute row's flags); absent in entries stored before kinds.
+    var kinds: [String: UInt32]?
     var live: Int
     var pending: Int
     /// The latest `knownAt` of any memory ever made live (never lowered): a query as of this time

@@ -7,10 +7,21 @@ import VectorIndex
 /// The fixed-size row of a memory that filters and scores read during a search, stored in
 /// chunks indexed by memory id (40 bytes, little-endian):
 /// `i64 time ms, i64 knownAt ms, f64 outcome (NaN: none), f32 quality (NaN: none), u32 ticker code
-/// (0: none), u32 action code (0: none), u32 flags (1 live, 2 pending, 4 deleted)`.
+/// (0: none), u32 action code (0: none), u32 flags (bits 0-7: 1 live, 2 pending, 4 deleted; bits 8-15:
+/// the kind code, 0 for none — rows written before kinds hold 0 there)`.
 struct MemoryAttributes: Hashable {
     static let bytes = 40
     static let live: UInt32 = 1, pending: UInt32 = 2, deleted: UInt32 = 4
+    static let statusMask: UInt32 = 0xFF, kindShift: UInt32 = 8
+
+    /// The kind code kept in the flags.
+    var kindCode: UInt32 { (flags >> Self.kindShift) & 0xFF }
+
+    /// Flags for a status and a kind code.
+    static func flags(status: UInt32, kindCode: UInt32) -> UInt32 { status | (kindCode & 0xFF) << kindShift }
+
+    /// This row's flags with another status, its kind kept.
+    func flags(status: UInt32) -> UInt32 { Self.flags(status: status, kindCode: kindCode) }
 
     var timeMs: Int64
     var knownAtMs: Int64

@@ -45,16 +45,18 @@ extension MemoryWriteState {
             var tickerCode: UInt32 = 0
             if let ticker = memory.ticker { tickerCode = try ensureTickerLayer(ticker, in: &entry, writer) }
             let actionCode = memory.action.map { ensureActionCode($0, in: &entry) } ?? 0
+            let kindCode = try memory.kind.map { try ensureKindCode($0, in: &entry) } ?? 0
             let timeMs = memory.time.milliseconds
             let knownAtMs = (memory.knownAt ?? memory.time).milliseconds
             let stored = StoredMemory(callerID: memory.callerID, ticker: memory.ticker, timeMs: timeMs, knownAtMs: knownAtMs,
                                       situation: memory.situation, reflection: memory.reflection, action: memory.action,
                                       outcome: memory.outcome, quality: memory.quality, metadata: memory.metadata,
-                                      status: status, reinforcements: max(0, memory.reinforcements))
+                                      status: status, reinforcements: max(0, memory.reinforcements), kind: memory.kind)
             try putStored(stored, id, entry, writer)
+            let flags = MemoryAttributes.flags(status: status == .live ? MemoryAttributes.live : MemoryAttributes.pending, kindCode: kindCode)
             try setAttributes(MemoryAttributes(timeMs: timeMs, knownAtMs: knownAtMs, outcome: memory.outcome ?? .nan,
                                                quality: memory.quality.map(Float.init) ?? .nan, tickerCode: tickerCode,
-                                               actionCode: actionCode, flags: status == .live ? MemoryAttributes.live : MemoryAttributes.pending),
+                                               actionCode: actionCode, flags: flags),
                               of: id, entry, writer)
             if let callerID = memory.callerID {
                 try writer.transaction.put(integer: id.rawValue, for: Keys.callerID(entry.id, callerID),
@@ -154,6 +156,18 @@ extension MemoryWriteState {
         return code
     }
 
+    /// The code of a kind in the collection, assigned on first use (1…255).
+    func ensureKindCode(_ kind: String, in entry: inout CatalogEntry) throws -> UInt32 {
+        if let code = entry.kinds?[kind] { return code }
+        try NewMemory.validateKind(kind)
+        let code = (entry.kinds?.values.max() ?? 0) + 1
+        guard code <= UInt32(CollectionConfiguration.maxKinds) else {
+            throw TradingMemoryError.invalidArgument("collection '\(entry.name)' has \(CollectionConfiguration.maxKinds) kinds already; '\(kind.prefix(40))' would be one more")
+        }
+        entry.kinds = (entry.kinds ?? [:]).merging([kind: code]) { old, _ in old }
+        return code
+    }
+
     func ensureActionCode(_ action: String, in entry: inout CatalogEntry) -> UInt32 {
         if let code = entry.actions[action] { return code }
         let code = max(16, (entry.actions.values.max() ?? 0) + 1)
@@ -212,7 +226,7 @@ extension MemoryWriteState {
         stored.knownAtMs = knownAtMs
         entry.maxKnownAtMs = max(entry.maxKnownAtMs ?? .min, knownAtMs)
         try putStored(stored, id, entry, writer)
-        row.flags = MemoryAttributes.live
+        row.flags = row.flags(status: MemoryAttributes.live)
         row.knownAtMs = knownAtMs
         row.outcome = stored.outcome ?? .nan
         row.quality = stored.quality.map(Float.init) ?? .nan

@@ -80,10 +80,14 @@ public struct NewMemory: Sendable, Hashable {
     public var vector: [Float]
     /// Near-duplicates already merged into this memory (kept by export and import).
     public var reinforcements: Int = 0
+    /// What kind of memory it is (`news`, `quarterly`, `annual`, `reflection`, …): a collection may
+    /// decay each kind its own way (``CollectionConfiguration/kindDecay``).
+    public var kind: String?
 
     public init(callerID: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String,
                 reflection: String, action: String? = nil, outcome: Double? = nil, quality: Double? = nil,
-                metadata: [String: MetadataValue] = [:], vector: [Float]) {
+                metadata: [String: MetadataValue] = [:], vector: [Float], kind: String? = nil) {
+        self.kind = kind
         self.callerID = callerID
         self.ticker = ticker
         self.time = time
@@ -123,8 +127,13 @@ public struct Memory: Sendable, Hashable {
     /// How many near-duplicates were merged into this memory by consolidation.
     public var reinforcements: Int
 
+    /// Its kind (``NewMemory/kind``), or nil.
+    public var kind: String?
+
     public init(id: MemoryID, callerID: String?, ticker: String?, time: Date, knownAt: Date, situation: String, reflection: String,
-                action: String?, outcome: Double?, quality: Double?, metadata: [String: MetadataValue], status: Status, reinforcements: Int) {
+                action: String?, outcome: Double?, quality: Double?, metadata: [String: MetadataValue], status: Status, reinforcements: Int,
+                kind: String? = nil) {
+        self.kind = kind
         self.id = id
         self.callerID = callerID
         self.ticker = ticker
@@ -269,9 +278,14 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
     /// Lexical recall (a BM25 index of the situations beside the vectors), or nil: vectors only.
     /// Collections stored before it existed decode as nil.
     public var lexical: LexicalSettings?
+    /// The decay of memories of each kind (memories of other kinds, or none, get ``decay``); nil
+    /// or empty: one decay for all. A query that names a decay applies it to every kind.
+    public var kindDecay: [String: DecayFunction]?
 
     public init(dimension: Int, embeddingModel: String? = nil, decay: DecayFunction = .none, capacity: CapacityPolicy = .unlimited,
-                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64, lexical: LexicalSettings? = nil) {
+                index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64, lexical: LexicalSettings? = nil,
+                kindDecay: [String: DecayFunction]? = nil) {
+        self.kindDecay = kindDecay
         self.dimension = dimension
         self.embeddingModel = embeddingModel
         self.decay = decay
@@ -287,6 +301,33 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
         try decay.validate()
         try capacity.validate()
         try lexical?.validate()
+        for (kind, function) in kindDecay ?? [:] {
+            try NewMemory.validateKind(kind)
+            do { try function.validate() } catch { throw TradingMemoryError.invalidArgument("the decay of kind '\(kind)': \(error)") }
+        }
+        guard (kindDecay ?? [:]).count <= Self.maxKinds else {
+            throw TradingMemoryError.invalidArgument("at most \(Self.maxKinds) kinds per collection")
+        }
+    }
+
+    /// Kinds a collection may have (their codes fill 8 bits of a memory's attribute row).
+    public static let maxKinds = 255
+
+    /// FinMem's three memory layers as kinds, its recency score `e^(−δ/Q)` with δ in days:
+    /// `news` Q = 14 days, `quarterly` Q = 90, `annual` and `reflection` Q = 365 (Yu et al., "FinMem",
+    /// arXiv:2311.13743, with the horizons the project's issue gives: shallow, intermediate, deep).
+    public static let finMemKindDecay: [String: DecayFunction] = {
+        func recency(_ days: Double) -> DecayFunction { DecayFunction(shape: .exp, scale: days * 86_400, midpoint: Foundation.exp(-1)) }
+        return ["news": recency(14), "quarterly": recency(90), "annual": recency(365), "reflection": recency(365)]
+    }()
+}
+
+extension NewMemory {
+    /// A kind is 1 to 32 letters, digits, `_`, `-` or `.`.
+    static func validateKind(_ kind: String) throws {
+        guard !kind.isEmpty, kind.count <= 32, kind.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
+            throw TradingMemoryError.invalidArgument("a kind is 1 to 32 letters, digits, '_', '-' or '.', not '\(kind.prefix(40))'")
+        }
     }
 }
 

@@ -160,7 +160,7 @@ extension RecallEngine {
     func rankLexical(_ hits: LexicalHits, k: Int, context: RankingContext, boostedTicker: UInt32?, boost: Double,
                      _ reader: borrowing IndexReader) throws -> [Scored] {
         guard k > 0, !hits.scores.isEmpty else { return [] }
-        let scoring = Scoring(decay: context.decay, calendar: context.calendar, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
+        let scoring = Scoring(decay: context.decay, calendar: context.calendar, kindDecays: context.kindDecays, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
                               boostedTicker: boostedTicker, boost: boost)
         var ranked: [Scored] = []
         ranked.reserveCapacity(hits.scores.count)

@@ -55,8 +55,17 @@ struct RecallEngine {
         if case .tickerThenGlobal(let kTicker, let kGlobal) = query.mode { wanted = kTicker + kGlobal }
         guard wanted > 0, let conditions = AttributeConditions(query: query, entry: entry) else { return [] }
         let retrieval = try self.retrieval(of: query)
+        // Each kind's own decay, by kind code, unless the query names one decay for all.
+        var kindDecays: [KindDecay?] = []
+        if query.decay == nil, let byKind = configuration.kindDecay, !byKind.isEmpty, let codes = entry.kinds {
+            kindDecays = Array(repeating: nil, count: Int(codes.values.max() ?? 0) + 1)
+            for (kind, code) in codes {
+                guard let function = byKind[kind] else { continue }
+                kindDecays[Int(code)] = KindDecay(decay: function, calendar: try function.marketCalendar(ticker: query.ticker))
+            }
+        }
         let context = RankingContext(query: query, decay: decay, calendar: try decay.marketCalendar(ticker: query.ticker),
-                                     nowMs: (query.asOf ?? Date()).milliseconds,
+                                     kindDecays: kindDecays, nowMs: (query.asOf ?? Date()).milliseconds,
                                      ef: query.ef ?? configuration.searchEf, conditions: conditions, retrieval: retrieval,
                                      terms: retrieval == .dense ? [] : Self.queryTerms(query.text ?? ""))
 
@@ -94,6 +103,8 @@ struct RecallEngine {
         var decay: DecayFunction
         /// The calendar whose sessions measure ages (nil: seconds).
         var calendar: MarketCalendar?
+        /// The decay of each kind code that has its own (empty when none has).
+        var kindDecays: [KindDecay?] = []
         var nowMs: Int64
         var ef: Int
         var conditions: AttributeConditions
@@ -131,7 +142,7 @@ struct RecallEngine {
         guard eligible > 0 else { return [] }
         let filter = AttributeFilter(attributes: attributes, conditions: conditions,
                                      eligible: conditions.isOnlyLiveness ? nil : eligible)
-        let scoring = Scoring(decay: context.decay, calendar: context.calendar, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
+        let scoring = Scoring(decay: context.decay, calendar: context.calendar, kindDecays: context.kindDecays, nowMs: context.nowMs, weightByQuality: context.query.weightByQuality,
                               boostedTicker: boostedTicker, boost: boost)
         let metadataConditions = context.query.filter?.metadata ?? []
         let minimum = context.query.minSimilarity
@@ -184,9 +195,16 @@ struct RecallEngine {
         return top
     }
 
+    /// A kind's decay and the calendar that measures its ages.
+    struct KindDecay {
+        var decay: DecayFunction
+        var calendar: MarketCalendar?
+    }
+
     struct Scoring {
         let decay: DecayFunction
         let calendar: MarketCalendar?
+        let kindDecays: [KindDecay?]
         let nowMs: Int64
         let weightByQuality: Bool
         let boostedTicker: UInt32?
@@ -195,6 +213,9 @@ struct RecallEngine {
         func score(similarity: Float, _ row: MemoryAttributes) -> Double {
             // In Double: a time stored by an older build may lie far outside TimeBounds, and an Int64
             // difference could overflow.
+            var decay = self.decay, calendar = self.calendar
+            let kind = Int(row.kindCode)
+            if kind != 0, kind < kindDecays.count, let own = kindDecays[kind] { (decay, calendar) = (own.decay, own.calendar) }
             let age = calendar.map { Double($0.sessions(fromMs: row.timeMs, toMs: nowMs)) * 86_400 }
                 ?? (Double(nowMs) - Double(row.timeMs)) / 1000
             var score = Double(similarity) * decay.factor(age: age)

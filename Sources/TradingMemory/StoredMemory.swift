@@ -18,11 +18,13 @@ struct StoredMemory: Codable, Hashable {
     var metadata: [String: MetadataValue]
     var status: Memory.Status
     var reinforcements: Int
+    /// Absent in memories stored before kinds existed.
+    var kind: String? = nil
 
     func memory(id: MemoryID) -> Memory {
         Memory(id: id, callerID: callerID, ticker: ticker, time: Date(milliseconds: timeMs), knownAt: Date(milliseconds: knownAtMs),
                situation: situation, reflection: reflection, action: action, outcome: outcome, quality: quality,
-               metadata: metadata, status: status, reinforcements: reinforcements)
+               metadata: metadata, status: status, reinforcements: reinforcements, kind: kind)
     }
 }
 

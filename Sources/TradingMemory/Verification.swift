@@ -77,7 +77,8 @@ extension TradingMemoryStore {
                     }
                     timeOf[id] = memory.time.milliseconds
                     if let row = attributes.element(id).map(MemoryAttributes.init) {
-                        let expected = memory.status == .live ? MemoryAttributes.live : MemoryAttributes.pending
+                        let expected = MemoryAttributes.flags(status: memory.status == .live ? MemoryAttributes.live : MemoryAttributes.pending,
+                                                              kindCode: memory.kind.flatMap { entry.kinds?[$0] } ?? 0)
                         if row.flags != expected { report(name, "attributes", "memory \(id) is \(memory.status.rawValue) but its row says flags \(row.flags)") }
                         if row.timeMs != memory.time.milliseconds || row.knownAtMs != memory.knownAt.milliseconds {
                             report(name, "attributes", "memory \(id): the row's times differ from the stored memory's")

@@ -51,6 +51,33 @@ public struct WireDecay: Codable, Hashable, Sendable {
     }
 }
 
+/// Per-kind decay in JSON: `{"news": {"half_life": "10d"}, "annual": {…}}`, or the preset `"finmem"`
+/// (``CollectionConfiguration/finMemKindDecay``). Written back as the object.
+public struct WireKindDecay: Codable, Hashable, Sendable {
+    public var decays: [String: WireDecay]
+
+    public init(_ decays: [String: DecayFunction]) { self.decays = decays.mapValues(WireDecay.init) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let preset = try? container.decode(String.self) {
+            guard preset == "finmem" else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "kind_decay is an object of decays by kind, or \"finmem\"")
+            }
+            decays = CollectionConfiguration.finMemKindDecay.mapValues(WireDecay.init)
+        } else {
+            decays = try container.decode([String: WireDecay].self)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(decays)
+    }
+
+    public func functions() throws -> [String: DecayFunction] { try decays.mapValues { try $0.decayFunction() } }
+}
+
 /// Capacity limits in JSON.
 public struct WireCapacity: Codable, Hashable, Sendable {
     public var maxMemories: Int?
@@ -90,10 +117,12 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
     /// Lexical recall: absent — on (with the standard settings) for a collection of text, that is one
     /// with an `embedding_model`, off otherwise; `false` — off; `true` or an object — on.
     public var lexical: WireLexical?
+    /// Each kind's own decay (memories of other kinds, or none, get `decay`).
+    public var kindDecay: WireKindDecay?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", decay, capacity, m, efConstruction = "ef_construction",
-             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical
+             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical, kindDecay = "kind_decay"
     }
 
     public init(name: String?, configuration: CollectionConfiguration, getOrCreate: Bool? = nil, includeSeed: Bool = false) {
@@ -108,6 +137,7 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         seed = includeSeed ? configuration.index.seed : nil
         self.getOrCreate = getOrCreate
         lexical = WireLexical(configuration.lexical)
+        kindDecay = configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
     }
 
     public func configuration() throws -> CollectionConfiguration {
@@ -115,7 +145,8 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         if let seed { index.seed = seed }
         let lexical = try self.lexical.map { try $0.settings() } ?? (embeddingModel != nil ? LexicalSettings.standard : nil)
         return CollectionConfiguration(dimension: dimension, embeddingModel: embeddingModel, decay: try decay?.decayFunction() ?? .none,
-                                       capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64, lexical: lexical)
+                                       capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64, lexical: lexical,
+                                       kindDecay: try kindDecay?.functions())
     }
 }
 
@@ -190,10 +221,11 @@ public struct WireCollection: Codable, Hashable, Sendable {
     public var efConstruction: Int
     public var searchEf: Int
     public var lexical: WireLexical?
+    public var kindDecay: WireKindDecay?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", count, pending, tickers, created, decay, capacity, m,
-             efConstruction = "ef_construction", searchEf = "search_ef", lexical
+             efConstruction = "ef_construction", searchEf = "search_ef", lexical, kindDecay = "kind_decay"
     }
 
     public init(_ info: CollectionInfo) {
@@ -210,13 +242,14 @@ public struct WireCollection: Codable, Hashable, Sendable {
         efConstruction = info.configuration.index.efConstruction
         searchEf = info.configuration.searchEf
         lexical = WireLexical(info.configuration.lexical)
+        kindDecay = info.configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
     }
 
     public var info: CollectionInfo {
         CollectionInfo(name: name, configuration: CollectionConfiguration(
             dimension: dimension, embeddingModel: embeddingModel, decay: (try? decay.decayFunction()) ?? .none,
             capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf,
-            lexical: (try? lexical?.settings()) ?? nil),
+            lexical: (try? lexical?.settings()) ?? nil, kindDecay: try? kindDecay?.functions()),
             created: created.date, count: count, pending: pending, tickers: tickers)
     }
 }

@@ -22,15 +22,18 @@ public struct WireNewMemory: Decodable, Hashable, Sendable {
     public var status: Memory.Status?
     /// Near-duplicates merged into the memory (exports carry it; adds may leave it out).
     public var reinforcements: Int?
+    /// The memory's kind (`news`, `quarterly`, `annual`, `reflection`, …), for a collection's per-kind decay.
+    public var kind: String?
 
     enum CodingKeys: String, CodingKey {
         case callerID = "id", ticker, time, knownAt = "known_at", situation, reflection, action, outcome, quality, metadata, vector,
-             status, reinforcements
+             status, reinforcements, kind
     }
 
     public init(callerID: String? = nil, ticker: String? = nil, time: Date, knownAt: Date? = nil, situation: String, reflection: String? = nil,
                 action: String? = nil, outcome: Double? = nil, quality: Double? = nil, metadata: [String: MetadataValue]? = nil,
-                vector: [Float]? = nil, status: Memory.Status? = nil, reinforcements: Int? = nil) {
+                vector: [Float]? = nil, status: Memory.Status? = nil, reinforcements: Int? = nil, kind: String? = nil) {
+        self.kind = kind
         self.callerID = callerID
         self.ticker = ticker
         self.time = WireDate(time)
@@ -50,14 +53,14 @@ public struct WireNewMemory: Decodable, Hashable, Sendable {
     public init(_ memory: Memory, vector: [Float]) {
         self.init(callerID: memory.callerID, ticker: memory.ticker, time: memory.time, knownAt: memory.knownAt, situation: memory.situation,
                   reflection: memory.reflection, action: memory.action, outcome: memory.outcome, quality: memory.quality,
-                  metadata: memory.metadata, vector: vector, status: memory.status, reinforcements: memory.reinforcements)
+                  metadata: memory.metadata, vector: vector, status: memory.status, reinforcements: memory.reinforcements, kind: memory.kind)
     }
 
     /// The memory to add, with `vector` (this record's, or one computed by the caller).
     public func newMemory(vector: [Float]) -> NewMemory {
         var memory = NewMemory(callerID: callerID, ticker: ticker, time: time.date, knownAt: knownAt?.date, situation: situation,
                                reflection: reflection ?? "", action: action, outcome: outcome, quality: quality, metadata: metadata ?? [:],
-                               vector: vector)
+                               vector: vector, kind: kind)
         memory.reinforcements = reinforcements ?? 0
         return memory
     }
@@ -83,10 +86,12 @@ public struct WireMemory: Decodable, Hashable, Sendable {
     public var metadata: [String: MetadataValue]
     public var status: Memory.Status
     public var reinforcements: Int
+    /// Written only when the memory has one.
+    public var kind: String?
 
     enum CodingKeys: String, CodingKey {
         case id, engineID = "engine_id", callerID = "caller_id", ticker, time, knownAt = "known_at", situation, reflection, action,
-             outcome, quality, metadata, status, reinforcements
+             outcome, quality, metadata, status, reinforcements, kind
     }
 
     public init(_ memory: Memory) {
@@ -104,13 +109,14 @@ public struct WireMemory: Decodable, Hashable, Sendable {
         metadata = memory.metadata
         status = memory.status
         reinforcements = memory.reinforcements
+        kind = memory.kind
     }
 
     /// The memory this describes.
     public var memory: Memory {
         Memory(id: MemoryID(rawValue: engineID), callerID: callerID, ticker: ticker, time: time.date, knownAt: knownAt.date,
                situation: situation, reflection: reflection, action: action, outcome: outcome, quality: quality, metadata: metadata,
-               status: status, reinforcements: reinforcements)
+               status: status, reinforcements: reinforcements, kind: kind)
     }
 }
 
@@ -197,6 +203,7 @@ extension WireMemory: JSONWritable {
         writer.field(CodingKeys.callerID.rawValue, callerID)
         writer.key(CodingKeys.engineID.rawValue); writer.number(Int(engineID))
         writer.key(CodingKeys.id.rawValue); writer.string(id)
+        if let kind { writer.key(CodingKeys.kind.rawValue); writer.string(kind) }
         writer.time(CodingKeys.knownAt.rawValue, knownAt)
         writer.key(CodingKeys.metadata.rawValue); writer.metadata(metadata)
         writer.field(CodingKeys.outcome.rawValue, outcome)
@@ -249,6 +256,7 @@ extension WireNewMemory: JSONWritable {
         if let metadata { writer.key(CodingKeys.metadata.rawValue); writer.metadata(metadata) }
         if let status { writer.key(CodingKeys.status.rawValue); writer.string(status.rawValue) }
         if let reinforcements { writer.key(CodingKeys.reinforcements.rawValue); writer.number(reinforcements) }
+        if let kind { writer.key(CodingKeys.kind.rawValue); writer.string(kind) }
         if let vector {
             writer.key(CodingKeys.vector.rawValue)
             writer.beginArray()

@@ -29,6 +29,9 @@ extension Hindsight {
             var ifMissing = false
             @Option(help: "Lexical recall (BM25 beside the vectors, hybrid by default): on or off. Default: on for a collection of text (with --embedder or --model).")
             var lexical: String?
+            @Option(name: .customLong("kind-decay"),
+                    help: #"Each memory kind's own decay: finmem (news 14 days, quarterly 90, annual and reflection 365: e^(-days/Q)), or JSON such as '{"news": {"half_life": "7d"}}'."#)
+            var kindDecay: String?
 
             func run() async throws {
                 var dim = self.dim, model = self.model
@@ -49,9 +52,16 @@ extension Hindsight {
                 case "off": lexicalOn = false
                 case let other?: throw ValidationError("--lexical takes on or off, not '\(other)'.")
                 }
+                var byKind: [String: DecayFunction]?
+                if let kindDecay {
+                    let json = kindDecay == "finmem" ? #""finmem""# : kindDecay
+                    do { byKind = try JSONDecoder().decode(WireKindDecay.self, from: Data(json.utf8)).functions() } catch {
+                        throw ValidationError("--kind-decay takes finmem or a JSON object of decays by kind: \(error)")
+                    }
+                }
                 let configuration = CollectionConfiguration(dimension: dim, embeddingModel: model, decay: try decay.decayFunction() ?? .none,
                                                             capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction),
-                                                            lexical: lexicalOn ? .standard : nil)
+                                                            lexical: lexicalOn ? .standard : nil, kindDecay: byKind)
                 let store = try database.openStore()
                 defer { store.close() }
                 let info = ifMissing ? try store.getOrCreateCollection(name, configuration: configuration)

@@ -113,8 +113,10 @@ class HindsightClient:
     def collection(self, name):
         return self.request("GET", self._collection(name))
 
-    def get_or_create_collection(self, name, dimension, embedding_model=None, decay=None, capacity=None):
+    def get_or_create_collection(self, name, dimension, embedding_model=None, decay=None, capacity=None, kind_decay=None):
         body = {"dimension": dimension}
+        if kind_decay:
+            body["kind_decay"] = kind_decay
         if embedding_model:
             body["embedding_model"] = embedding_model
         if decay:

@@ -79,6 +79,9 @@ class FinancialSituationMemory:
     - ``ticker``: the ticker of this agent's situations (recalls prefer it, then fill from all);
     - ``as_of``: the simulated date of a back-test (nothing known later is returned);
     - ``decay``: ``{"half_life": "90d"}``, ``{"shape": "gauss", "scale": "30d"}``, or a half-life in days;
+      with ``"calendar": "XNYS"`` (or ``"XSHG"``, ``"auto"``) ages count trading sessions;
+    - ``kind_decay``: each memory kind's own decay (``{"news": {"half_life": "7d"}}``) or ``"finmem"``
+      (news 14 days, quarterly 90, annual and reflection 365); see ``add_situations(kind=…)``;
     - ``retrieval``: ``"dense"``, ``"lexical"`` or ``"hybrid"`` (default: the collection's — hybrid for
       collections this class creates: situation vectors and BM25 over their words, fused by rank);
     - ``embedding``: a callable ``text -> list[float]``, ``{"provider": "server"}`` (the default: the
@@ -101,6 +104,7 @@ class FinancialSituationMemory:
         self.ticker = settings.get("ticker")
         self.as_of = settings.get("as_of")
         self.decay = _decay(settings.get("decay"))
+        self.kind_decay = settings.get("kind_decay")
         self.retrieval = settings.get("retrieval")
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
         self.strict = bool(settings.get("strict", False))
@@ -112,15 +116,18 @@ class FinancialSituationMemory:
             return
         if dimension is None:
             dimension = self.embedder.dimension() or len(self.embedder(["dimension probe"])[0])
-        self.client.get_or_create_collection(self.collection, dimension, embedding_model=self.embedder.model, decay=self.decay)
+        self.client.get_or_create_collection(self.collection, dimension, embedding_model=self.embedder.model, decay=self.decay,
+                                             kind_decay=self.kind_decay)
         self._ready = True
 
     def _vectors(self, texts):
         return None if self.embedder.server_side else self.embedder(list(texts))
 
     # -- the framework API ----------------------------------------------------------------------
-    def add_situations(self, situations_and_advice, ticker=None, date=None):
-        """Adds ``[(situation, recommendation), ...]``; returns the engine ids. Raises on failure."""
+    def add_situations(self, situations_and_advice, ticker=None, date=None, kind=None):
+        """Adds ``[(situation, recommendation), ...]``; returns the engine ids. Raises on failure.
+        ``kind`` (``"news"``, ``"quarterly"``, ``"annual"``, ``"reflection"``, …) lets a collection with
+        ``kind_decay`` decay these memories their own way."""
         pairs = list(situations_and_advice)
         if not pairs:
             return []
@@ -132,6 +139,8 @@ class FinancialSituationMemory:
             record = {"situation": situation, "reflection": recommendation, "time": when}
             if ticker or self.ticker:
                 record["ticker"] = ticker or self.ticker
+            if kind:
+                record["kind"] = kind
             if vectors:
                 record["vector"] = vectors[index]
             records.append(record)
@@ -147,7 +156,9 @@ class FinancialSituationMemory:
             if n_matches <= 0:
                 return []
             ticker = ticker or self.ticker
-            options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": self.decay, "retrieval": self.retrieval}
+            # A query's decay would apply to every kind: with kind_decay the collection's settings rule.
+            options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": None if self.kind_decay else self.decay,
+                       "retrieval": self.retrieval}
             if ticker:
                 options.update(ticker=ticker, mode="ticker_then_global", k_ticker=n_matches, k_global=n_matches)
             vectors = self._vectors([current_situation])

@@ -266,3 +266,22 @@ def test_decay_counted_in_trading_sessions(tmp_path):
         score("2024-07-08T21:00:00Z", half_life="5d", calendar="XMARS")
     assert raised.value.status == 400 and "XNYS" in str(raised.value)
     client.close()
+
+
+def test_memory_kinds_decay_their_own_way(tmp_path):
+    """FinMem's horizons: a news item fades within weeks, an annual report over a year."""
+    memory = FinancialSituationMemory("research", {"path": str(tmp_path / "db"), "embedder": "hashing", "kind_decay": "finmem", "retrieval": "dense",
+                                                   "decay": {"half_life": "30d"}})
+    text = situation("600519.SH")
+    memory.add_situations([(text, "news lesson")], ticker="600519.SH", date="2025-01-01", kind="news")
+    memory.add_situations([(text, "annual lesson")], ticker="600519.SH", date="2025-01-01", kind="annual")
+    memory.add_situations([(text, "plain lesson")], ticker="600519.SH", date="2025-01-01")
+    found = {m["recommendation"]: m["score"] for m in memory.get_memories(text, n_matches=3, as_of="2025-01-29")}  # 28 days on
+    import math
+    assert found["news lesson"] == pytest.approx(math.exp(-28 / 14), rel=1e-4)
+    assert found["annual lesson"] == pytest.approx(math.exp(-28 / 365), rel=1e-4)
+    assert found["plain lesson"] == pytest.approx(0.5 ** (28 / 30), rel=1e-4)   # the collection's own decay
+    collection = memory.client.collection(memory.collection)
+    assert set(collection["kind_decay"]) == {"news", "quarterly", "annual", "reflection"}
+    assert memory.client.memories_in_order(memory.collection)[0]["kind"] == "news"
+    memory.client.close()
