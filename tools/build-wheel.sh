@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 # Static Foundation networking (the command's OpenAI-compatible embedder) links with -lcurl.
-if ! ldconfig -p | grep -q 'libcurl\.so '; then
+if ! grep -q 'libcurl\.so ' <<<"$(ldconfig -p)"; then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     echo "build-wheel: installing libcurl4-openssl-dev (to link the command)" >&2
@@ -24,7 +24,8 @@ mkdir -p dist
 rm -f dist/hindsight_memory-*.whl
 "$venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir dist ./clients/python
 wheel=$(ls dist/hindsight_memory-*.whl)
+listing=$("$venv/bin/python" -m zipfile -l "$wheel")  # whole, not piped into grep -q (which would close the pipe early)
 for member in _native/libHindsightC.so _native/hindsight _native/include/hindsight.h _native/liblmdb.so.0; do
-    "$venv/bin/python" -m zipfile -l "$wheel" | grep -q "hindsight_memory/$member" || { echo "build-wheel: $member is missing from $wheel" >&2; exit 1; }
+    grep -q "hindsight_memory/$member" <<<"$listing" || { echo "build-wheel: $member is missing from $wheel" >&2; exit 1; }
 done
 echo "$wheel ($(du -h "$wheel" | cut -f1))"
