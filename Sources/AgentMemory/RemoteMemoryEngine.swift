@@ -78,6 +78,7 @@ public final class RemoteMemoryEngine: MemoryEngine {
         case "collection_exists": return TradingMemoryError.collectionExists(quoted())
         case "duplicate_id": return TradingMemoryError.duplicateID(quoted())
         case "not_pending": return TradingMemoryError.notPending(quoted())
+        case "decision_resolved": return TradingMemoryError.decisionResolved(quoted())
         case "invalid_vector": return TradingMemoryError.invalidVector(message)
         case "dimension_mismatch", "embedding_model_mismatch", "invalid_argument", "bad_request":
             return RemoteError(status: status, code: body.error.code, message: message)

@@ -50,6 +50,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             case .collectionExists: return APIError(status: 409, code: "collection_exists", message: error.description)
             case .duplicateID, .duplicateIDInBatch: return APIError(status: 409, code: "duplicate_id", message: error.description)
             case .notPending: return APIError(status: 409, code: "not_pending", message: error.description)
+            case .decisionResolved: return APIError(status: 409, code: "decision_resolved", message: error.description)
             case .dimensionMismatch: return APIError(status: 422, code: "dimension_mismatch", message: error.description)
             case .embeddingModelMismatch: return APIError(status: 422, code: "embedding_model_mismatch", message: error.description)
             case .invalidVector: return APIError(status: 400, code: "invalid_vector", message: error.description)

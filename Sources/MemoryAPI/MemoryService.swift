@@ -310,9 +310,11 @@ public final class MemoryService: Sendable {
                 vectors = try await service.embed(texts, for: info)
             }
             let queries = try body.recallQueries(vectors: vectors)
-            let answers = try await service.read {
+            let recall: @Sendable () throws -> [(results: [RecallResult], analogues: AnalogueStatistics?)] = {
                 try service.store.recall(queries, analogues: body.analogues ?? 0, weighted: body.analoguesWeighted ?? false, in: name)
             }
+            // A query for a decision records what it returned: a write.
+            let answers = body.decisionID == nil ? try await service.read(recall) : try await service.write(recall)
             return service.fastJSON(QueryResponse(results: answers.map { $0.results.map(WireRecallResult.init) },
                                                analogues: (body.analogues ?? 0) > 0 ? answers.map { WireAnalogues($0.analogues!) } : nil))
         }
@@ -343,6 +345,27 @@ public final class MemoryService: Sendable {
                 }
                 return service.fastJSON(WireMemory(memory))
             }
+        }
+
+        // Provenance and credit
+        add("GET", "/v1/decisions/{decision_id}/provenance") { service, call in
+            let decision = try call.parameter("decision_id")
+            let asOf: Date?
+            do { asOf = try call.query["as_of"].map { (text) throws(WireTimeError) in try WireTime.parseChecked(text) } } catch {
+                throw APIError.badRequest("as_of: \(error)")
+            }
+            guard let provenance = try await service.read({ try service.store.provenance(decisionID: decision, asOf: asOf) }) else {
+                throw APIError(status: 404, code: "unknown_decision", message: "no recall recorded decision '\(decision.prefix(80))' and it was never credited")
+            }
+            return service.fastJSON(WireProvenance(provenance))
+        }
+        add("POST", "/v1/decisions/{decision_id}/credit") { service, call in
+            let decision = try call.parameter("decision_id")
+            let body = try service.decode(CreditRequest.self, from: call)
+            let resolution = try await service.write {
+                try service.store.creditDecision(decision, outcome: body.outcome, action: body.action, credit: body.credit, knownAt: body.knownAt?.date)
+            }
+            return service.fastJSON(WireDecisionResolution(resolution))
         }
         return routes
     }

@@ -86,6 +86,8 @@ extension TradingMemoryStore {
         analogue.weightByQuality = false
         analogue.retrieval = .dense
         analogue.text = nil
+        analogue.useCredit = false
+        analogue.decisionID = nil
         var filter = query.filter ?? MemoryFilter()
         filter.outcomeMin = filter.outcomeMin ?? -Double.greatestFiniteMagnitude  // an outcome condition: resolved memories with an outcome
         analogue.filter = filter
@@ -98,13 +100,15 @@ extension TradingMemoryStore {
         guard (0...RecallEngine.maxK).contains(n) else {
             throw TradingMemoryError.invalidArgument("analogues must be between 0 and \(RecallEngine.maxK)")
         }
-        return try withRecallEngine(collection) { engine, reader in
+        let answers: [(results: [RecallResult], analogues: AnalogueStatistics?)] = try withRecallEngine(collection) { engine, reader in
             try queries.map { query in
                 let results = try engine.recall(query, reader)
-                guard n > 0 else { return (results, nil) }
+                guard n > 0 else { return (results, nil as AnalogueStatistics?) }
                 let found = try engine.recall(Self.analogueQuery(query, n: n), reader)
                 return (results, AnalogueStatistics(found.map { ($0.memory, $0.similarity) }, weighted: weighted))
             }
         }
+        try recordProvenance(queries, answers.map(\.results), collection: collection)
+        return answers
     }
 }

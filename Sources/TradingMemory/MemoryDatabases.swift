@@ -26,6 +26,15 @@ struct MemoryDatabases: Sendable {
     let lexicalPostings: Database?
     /// `lexical-lengths`: (collection u32, memory u32) → (document length u32, knownAt ms i64).
     let lexicalLengths: Database?
+    /// `decision-shown`: (decision id UTF-8, 0, collection u32, memory u32) → JSON ``ShownRecord``:
+    /// what a recall carrying a decision id returned (the first showing of each memory kept).
+    let decisionShown: Database?
+    /// `decision-outcomes`: decision id UTF-8 → JSON ``DecisionOutcomeRecord``: the outcome that
+    /// credited the memories a decision was shown.
+    let decisionOutcomes: Database?
+    /// `memory-credit`: (collection u32, memory u32, knownAt ms ordered i64, decision id UTF-8) →
+    /// credit f64 little-endian: one credit event per (memory, decision).
+    let memoryCredit: Database?
 
     init(environment: Environment, create: Bool, present: Set<String>) throws {
         func open(_ name: String) throws -> Database { try environment.openDatabase(named: name, create: create) }
@@ -37,12 +46,17 @@ struct MemoryDatabases: Sendable {
         pending = try open("pending")
         lexicalPostings = present.contains("lexical-postings") ? try open("lexical-postings") : nil
         lexicalLengths = present.contains("lexical-lengths") ? try open("lexical-lengths") : nil
+        decisionShown = present.contains("decision-shown") ? try open("decision-shown") : nil
+        decisionOutcomes = present.contains("decision-outcomes") ? try open("decision-outcomes") : nil
+        memoryCredit = present.contains("memory-credit") ? try open("memory-credit") : nil
     }
 
     /// The databases every version has.
     static let names = ["collections", "records", "attributes", "memory-time", "caller-ids", "pending"]
     /// The databases added with lexical recall (created when the database is opened for writing).
     static let lexicalNames = ["lexical-postings", "lexical-lengths"]
+    /// The databases added with provenance and credit (created when the database is opened for writing).
+    static let provenanceNames = ["decision-shown", "decision-outcomes", "memory-credit"]
 }
 
 /// Keys of the trading-memory databases.
@@ -65,6 +79,28 @@ enum Keys {
         let bytes = Array(term.utf8)
         var key = Key(collection).bytes + [UInt8(bytes.count)] + bytes
         if let memory { key += Key(memory.rawValue).bytes }
+        return key
+    }
+
+    /// The prefix of every showing recorded for `decision` (ids hold no NUL, so no id's prefix is another's).
+    static func shown(_ decision: String) -> Key {
+        var key = Key(bytes: decision.utf8)
+        key.append(0)
+        return key
+    }
+
+    static func shown(_ decision: String, collection: UInt32, memory: UInt32) -> Key {
+        var key = shown(decision)
+        key.append(bigEndian: collection)
+        key.append(bigEndian: memory)
+        return key
+    }
+
+    /// A credit event of `memory` from `decision`, ordered by the time it became known.
+    static func credit(_ collection: UInt32, _ memory: UInt32, knownAtMs: Int64, decision: String) -> Key {
+        var key = Key(collection, memory)
+        key.append(orderedSigned: knownAtMs)
+        key.append(contentsOf: decision.utf8)
         return key
     }
 

@@ -196,6 +196,7 @@ extension MemoryWriteState {
         }
         if let callerID = stored.callerID { try writer.transaction.delete(Keys.callerID(entry.id, callerID), in: databases.callerIDs) }
         try writer.transaction.delete(Keys.memory(entry.id, id), in: databases.memories)
+        try removeCredit(entry.id, id.rawValue, writer)
         row.flags = MemoryAttributes.deleted
         try setAttributes(row, of: id, entry, writer)
         try writer.releaseVector(id.vectorID, in: entry.spaceID)
@@ -243,6 +244,11 @@ extension MemoryWriteState {
         entry.live += 1
         try enforceCapacity(&entry, touchedTickers: Set([stored.ticker].compactMap { $0 }), writer)
         save(entry)
+        // The memories shown to this decision (recalls that carried its caller id) earn its outcome.
+        if let callerID = stored.callerID, let outcome = stored.outcome, (try? DecisionIDs.validate(callerID)) != nil {
+            _ = try creditDecision(callerID, outcome: outcome, action: stored.action, credit: nil, knownAt: Date(milliseconds: knownAtMs),
+                                   resolvedIn: name, writer)
+        }
         return stored.memory(id: id)
     }
 

@@ -58,6 +58,7 @@ final class MemoryWriteState {
             try writer.transaction.deleteAll(in: database, prefix: Key(entry.id))
         }
         try dropLexical(entry.id, writer)
+        try removeCredit(entry.id, nil, writer)
         try writer.transaction.delete(name, in: databases.collections)
         collections[name] = nil
         dirtyCollections.remove(name)

@@ -281,10 +281,14 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
     /// The decay of memories of each kind (memories of other kinds, or none, get ``decay``); nil
     /// or empty: one decay for all. A query that names a decay applies it to every kind.
     public var kindDecay: [String: DecayFunction]?
+    /// Scoring with the credit that resolved decisions gave the memories they were shown
+    /// (``CreditSettings``), or nil: scores ignore credit (it is still recorded).
+    public var credit: CreditSettings?
 
     public init(dimension: Int, embeddingModel: String? = nil, decay: DecayFunction = .none, capacity: CapacityPolicy = .unlimited,
                 index: GraphParameters = GraphParameters(m: 16, efConstruction: 200), searchEf: Int = 64, lexical: LexicalSettings? = nil,
-                kindDecay: [String: DecayFunction]? = nil) {
+                kindDecay: [String: DecayFunction]? = nil, credit: CreditSettings? = nil) {
+        self.credit = credit
         self.kindDecay = kindDecay
         self.dimension = dimension
         self.embeddingModel = embeddingModel
@@ -301,6 +305,7 @@ public struct CollectionConfiguration: Hashable, Sendable, Codable {
         try decay.validate()
         try capacity.validate()
         try lexical?.validate()
+        try credit?.validate()
         for (kind, function) in kindDecay ?? [:] {
             try NewMemory.validateKind(kind)
             do { try function.validate() } catch { throw TradingMemoryError.invalidArgument("the decay of kind '\(kind)': \(error)") }
@@ -457,10 +462,20 @@ public struct RecallQuery: Sendable {
     /// Overrides the collection's retrieval (dense when the collection has no lexical index or the
     /// query no text).
     public var retrieval: Retrieval?
+    /// The decision this recall informs: the store records which memories it returned, stamped with
+    /// ``asOf``, and credits them when the decision is resolved (``TradingMemoryStore/creditDecision(_:outcome:action:credit:knownAt:)``,
+    /// or resolving a pending decision whose caller id this is). Nil: the recall writes nothing.
+    public var decisionID: String?
+    /// Whether scores count the collection's credit (``CollectionConfiguration/credit``); false
+    /// scores as if no decision had been resolved.
+    public var useCredit: Bool = true
 
     public init(vector: [Float], k: Int, ticker: String? = nil, mode: RecallMode = .global, asOf: Date? = nil,
                 decay: DecayFunction? = nil, minSimilarity: Float? = nil, weightByQuality: Bool = false,
-                filter: MemoryFilter? = nil, ef: Int? = nil, text: String? = nil, retrieval: Retrieval? = nil) {
+                filter: MemoryFilter? = nil, ef: Int? = nil, text: String? = nil, retrieval: Retrieval? = nil,
+                decisionID: String? = nil, useCredit: Bool = true) {
+        self.decisionID = decisionID
+        self.useCredit = useCredit
         self.text = text
         self.retrieval = retrieval
         self.vector = vector

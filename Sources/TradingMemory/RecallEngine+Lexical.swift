@@ -174,10 +174,17 @@ extension RecallEngine {
         let metadataConditions = context.query.filter?.metadata ?? []
         var top: [Scored] = []
         for var candidate in ranked {
+            if let credit = context.credit, top.count == k, credit.upperBound(candidate.score) < top[k - 1].score { break }
             guard try passesMetadata(candidate.id, metadataConditions, reader),
                   let vector = try reader.vector(VectorID(rawValue: candidate.id), in: entry.spaceID) else { continue }
             candidate.similarity = query.withUnsafeBytes { q in vector.withUnsafeBytes { v in dotProduct(q, v) } }
             if let minimum = context.query.minSimilarity, candidate.similarity < minimum { continue }
+            if let credit = context.credit {
+                // With credit the order can change below the first k: keep the best k by credited score.
+                guard let withCredit = try credited(candidate, top: top, k: k, credit, reader) else { continue }
+                insert(withCredit, into: &top, k: k)
+                continue
+            }
             top.append(candidate)
             if top.count == k { break }
         }

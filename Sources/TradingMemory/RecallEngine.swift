@@ -64,10 +64,15 @@ struct RecallEngine {
                 kindDecays[Int(code)] = KindDecay(decay: function, calendar: try function.marketCalendar(ticker: query.ticker))
             }
         }
+        let nowMs = (query.asOf ?? Date()).milliseconds
+        var credit: CreditScoring?
+        if query.useCredit, let settings = configuration.credit, settings.beta > 0, databases.memoryCredit != nil {
+            credit = CreditScoring(settings: settings, ledger: CreditLedger(databases: databases), collection: entry.id, asOfMs: nowMs)
+        }
         let context = RankingContext(query: query, decay: decay, calendar: try decay.marketCalendar(ticker: query.ticker),
-                                     kindDecays: kindDecays, nowMs: (query.asOf ?? Date()).milliseconds,
+                                     kindDecays: kindDecays, nowMs: nowMs,
                                      ef: query.ef ?? configuration.searchEf, conditions: conditions, retrieval: retrieval,
-                                     terms: retrieval == .dense ? [] : Self.queryTerms(query.text ?? ""))
+                                     terms: retrieval == .dense ? [] : Self.queryTerms(query.text ?? ""), credit: credit)
 
         switch query.mode {
         case .global:
@@ -111,6 +116,33 @@ struct RecallEngine {
         var retrieval: Retrieval = .dense
         /// The query's distinct terms, sorted (lexical and hybrid retrieval).
         var terms: [String] = []
+        /// The credit factor, when the collection scores with credit.
+        var credit: CreditScoring?
+    }
+
+    /// A memory's credit factor as of the query: `1 + β·tanh(Σ credit known by asOf / scale)`.
+    struct CreditScoring {
+        let settings: CreditSettings
+        let ledger: CreditLedger
+        let collection: UInt32
+        let asOfMs: Int64
+
+        /// The most a score can become once its factor is applied.
+        func upperBound(_ score: Double) -> Double { score * (score >= 0 ? settings.maximumFactor : 1 - settings.beta) }
+
+        func factor(_ id: UInt32, _ reader: borrowing IndexReader) throws -> Double {
+            settings.factor(credit: try ledger.total(collection, id, asOfMs: asOfMs, reader.transaction))
+        }
+    }
+
+    /// `candidate` with its credit factor applied (unchanged without credit), or nil when even the
+    /// largest factor could not bring it into a full `top` (its credit is then not read).
+    func credited(_ candidate: Scored, top: [Scored], k: Int, _ credit: CreditScoring?, _ reader: borrowing IndexReader) throws -> Scored? {
+        guard let credit else { return candidate }
+        if top.count == k, credit.upperBound(candidate.score) < top[k - 1].score { return nil }
+        var scored = candidate
+        scored.score *= try credit.factor(candidate.id, reader)
+        return scored
     }
 
     struct Scored {
@@ -163,12 +195,14 @@ struct RecallEngine {
                     }
                     guard let row = attributes.element(neighbor.id.rawValue).map(MemoryAttributes.init),
                           try passesMetadata(neighbor.id.rawValue, metadataConditions, reader) else { continue }
-                    insert(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity,
-                                  score: scoring.score(similarity: neighbor.similarity, row)), into: &top, k: k)
+                    guard let candidate = try credited(Scored(id: neighbor.id.rawValue, similarity: neighbor.similarity,
+                                                              score: scoring.score(similarity: neighbor.similarity, row)),
+                                                       top: top, k: k, context.credit, reader) else { continue }
+                    insert(candidate, into: &top, k: k)
                 }
                 if neighbors.count < fetch || stoppedBySimilarity { return top }
                 let last = Double(neighbors.last!.similarity)
-                let bound = last > 0 ? last * max(boost, 1) : 0
+                let bound = last > 0 ? last * max(boost, 1) * (context.credit?.settings.maximumFactor ?? 1) : 0
                 if top.count == k && top[k - 1].score >= bound { return top }
                 fetch *= 2
                 decided = eligible <= Self.exactRankingLimit || 22 * fetch >= eligible
@@ -183,7 +217,16 @@ struct RecallEngine {
             guard let row = attributes.element(id.rawValue).map(MemoryAttributes.init) else { return }
             scored.append(Scored(id: id.rawValue, similarity: similarity, score: scoring.score(similarity: similarity, row)))
         }
-        if metadataConditions.isEmpty {
+        if let credit = context.credit {
+            // Best base score first: once even the largest factor cannot reach the k-th, nothing after can.
+            scored.sort { before($0, $1) }
+            for candidate in scored {
+                if top.count == k, credit.upperBound(candidate.score) < top[k - 1].score { break }
+                guard try passesMetadata(candidate.id, metadataConditions, reader),
+                      let withCredit = try credited(candidate, top: top, k: k, credit, reader) else { continue }
+                insert(withCredit, into: &top, k: k)
+            }
+        } else if metadataConditions.isEmpty {
             for candidate in scored { insert(candidate, into: &top, k: k) }
         } else {
             scored.sort { before($0, $1) }

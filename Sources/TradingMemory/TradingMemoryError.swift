@@ -19,6 +19,8 @@ public enum TradingMemoryError: Error, Hashable, Sendable, CustomStringConvertib
     case unknownMemory(String)
     /// The memory is not a pending decision.
     case notPending(String)
+    /// The decision was already credited with its outcome: it takes no more recalls or credit.
+    case decisionResolved(String)
     /// An argument is out of range or malformed.
     case invalidArgument(String)
     /// Text embedded with one model was sent to a collection of another.
@@ -37,6 +39,7 @@ public enum TradingMemoryError: Error, Hashable, Sendable, CustomStringConvertib
         case .duplicateIDInBatch(let id): "id '\(id)' appears more than once in the batch"
         case .unknownMemory(let id): "no memory with id '\(id)'"
         case .notPending(let id): "memory '\(id)' is not a pending decision"
+        case .decisionResolved(let id): "decision '\(id.prefix(80))' is already resolved: its provenance is closed"
         case .invalidArgument(let detail): "invalid argument: \(detail)"
         case .embeddingModelMismatch(let collection, let expected, let actual):
             "collection '\(collection)' holds embeddings of '\(expected)', not '\(actual)'"

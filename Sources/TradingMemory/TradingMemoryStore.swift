@@ -30,7 +30,7 @@ public final class TradingMemoryStore: @unchecked Sendable {
         if !missing.isEmpty && index.environment.options.readOnly {
             throw TradingMemoryError.storage("the database has no trading-memory data (read-only, cannot create \(missing.joined(separator: ", ")))")
         }
-        let all = MemoryDatabases.names + MemoryDatabases.lexicalNames
+        let all = MemoryDatabases.names + MemoryDatabases.lexicalNames + MemoryDatabases.provenanceNames
         if !index.environment.options.readOnly && !all.allSatisfy(names.contains) {
             _ = try index.environment.createDatabases(named: all) { _, _ in }
             names.formUnion(all)
@@ -376,8 +376,20 @@ public final class TradingMemoryStore: @unchecked Sendable {
     }
 
     /// Several queries against one snapshot.
+    /// Queries that carry a decision id are recorded as that decision's provenance, in a write
+    /// transaction after the read (a decision already resolved fails with
+    /// ``TradingMemoryError/decisionResolved(_:)``, nothing recorded).
     public func recall(_ queries: [RecallQuery], in collection: String) throws -> [[RecallResult]] {
-        try withRecallEngine(collection) { engine, reader in try queries.map { try engine.recall($0, reader) } }
+        let answers = try withRecallEngine(collection) { engine, reader in try queries.map { try engine.recall($0, reader) } }
+        try recordProvenance(queries, answers, collection: collection)
+        return answers
+    }
+
+    /// Records the answers of the queries that carry a decision id (none: nothing written).
+    func recordProvenance(_ queries: [RecallQuery], _ answers: [[RecallResult]], collection: String) throws {
+        guard queries.contains(where: { $0.decisionID != nil }) else { return }
+        for id in queries.compactMap(\.decisionID) { try DecisionIDs.validate(id) }
+        do { try recordShown(queries, answers, collection: collection) } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
     }
 
     /// Runs `body` with a collection's ranking engine in one read transaction (one snapshot).

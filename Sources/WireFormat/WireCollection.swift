@@ -119,10 +119,12 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
     public var lexical: WireLexical?
     /// Each kind's own decay (memories of other kinds, or none, get `decay`).
     public var kindDecay: WireKindDecay?
+    /// Scoring with decisions' credit: `{"beta": 0.2, "scale": 0.05}` (absent: without).
+    public var credit: CreditSettings?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", decay, capacity, m, efConstruction = "ef_construction",
-             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical, kindDecay = "kind_decay"
+             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical, kindDecay = "kind_decay", credit
     }
 
     public init(name: String?, configuration: CollectionConfiguration, getOrCreate: Bool? = nil, includeSeed: Bool = false) {
@@ -138,6 +140,7 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         self.getOrCreate = getOrCreate
         lexical = WireLexical(configuration.lexical)
         kindDecay = configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
+        credit = configuration.credit
     }
 
     public func configuration() throws -> CollectionConfiguration {
@@ -146,7 +149,7 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         let lexical = try self.lexical.map { try $0.settings() } ?? (embeddingModel != nil ? LexicalSettings.standard : nil)
         return CollectionConfiguration(dimension: dimension, embeddingModel: embeddingModel, decay: try decay?.decayFunction() ?? .none,
                                        capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64, lexical: lexical,
-                                       kindDecay: try kindDecay?.functions())
+                                       kindDecay: try kindDecay?.functions(), credit: credit)
     }
 }
 
@@ -222,10 +225,11 @@ public struct WireCollection: Codable, Hashable, Sendable {
     public var searchEf: Int
     public var lexical: WireLexical?
     public var kindDecay: WireKindDecay?
+    public var credit: CreditSettings?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", count, pending, tickers, created, decay, capacity, m,
-             efConstruction = "ef_construction", searchEf = "search_ef", lexical, kindDecay = "kind_decay"
+             efConstruction = "ef_construction", searchEf = "search_ef", lexical, kindDecay = "kind_decay", credit
     }
 
     public init(_ info: CollectionInfo) {
@@ -243,13 +247,14 @@ public struct WireCollection: Codable, Hashable, Sendable {
         searchEf = info.configuration.searchEf
         lexical = WireLexical(info.configuration.lexical)
         kindDecay = info.configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
+        credit = info.configuration.credit
     }
 
     public var info: CollectionInfo {
         CollectionInfo(name: name, configuration: CollectionConfiguration(
             dimension: dimension, embeddingModel: embeddingModel, decay: (try? decay.decayFunction()) ?? .none,
             capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf,
-            lexical: (try? lexical?.settings()) ?? nil, kindDecay: try? kindDecay?.functions()),
+            lexical: (try? lexical?.settings()) ?? nil, kindDecay: try? kindDecay?.functions(), credit: credit),
             created: created.date, count: count, pending: pending, tickers: tickers)
     }
 }

@@ -97,11 +97,15 @@ public struct QueryRequest: Codable, Sendable {
     public var analogues: Int?
     /// Weight the analogues' hit rate and mean by similarity.
     public var analoguesWeighted: Bool?
+    /// The decision these recalls inform: what they return is recorded as its provenance (the query writes).
+    public var decisionID: String?
+    /// `false`: score without the collection's credit.
+    public var credit: Bool?
 
     enum CodingKeys: String, CodingKey {
         case vectors, texts, k, ticker, mode, kTicker = "k_ticker", kGlobal = "k_global", tickerBoost = "ticker_boost", asOf = "as_of",
              decay, minSimilarity = "min_similarity", weightByQuality = "weight_by_quality", `where`, ef, retrieval, analogues,
-             analoguesWeighted = "analogues_weighted"
+             analoguesWeighted = "analogues_weighted", decisionID = "decision_id", credit
     }
 
     public init(vectors: [[Float]]? = nil, texts: [String]? = nil, k: Int? = nil) {
@@ -133,6 +137,8 @@ public struct QueryRequest: Codable, Sendable {
         self.where = query.filter.map(WireFilter.init)
         ef = query.ef
         retrieval = query.retrieval
+        decisionID = query.decisionID
+        credit = query.useCredit ? nil : false
         // The vector is used as it is; the text goes beside it for lexical recall.
         texts = query.text.map { [$0] }
     }
@@ -154,7 +160,8 @@ public struct QueryRequest: Codable, Sendable {
         return vectors.enumerated().map { index, vector in
             RecallQuery(vector: vector, k: k, ticker: ticker, mode: mode, asOf: asOf?.date, decay: decay, minSimilarity: minSimilarity,
                         weightByQuality: weightByQuality ?? false, filter: filter, ef: ef,
-                        text: texts.flatMap { index < $0.count ? $0[index] : nil }, retrieval: retrieval)
+                        text: texts.flatMap { index < $0.count ? $0[index] : nil }, retrieval: retrieval,
+                        decisionID: decisionID, useCredit: credit ?? true)
         }
     }
 }

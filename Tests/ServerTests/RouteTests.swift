@@ -56,6 +56,8 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
                 "DELETE /v1/collections/{name}/memories/by-engine-id/{engine_id}": ("/v1/collections/c/memories/by-engine-id/0", nil, 200),
                 "DELETE /v1/collections/{name}/memories/{id}": ("/v1/collections/c/memories/m2", nil, 200),
                 "DELETE /v1/collections/{name}/memories": ("/v1/collections/put-made/memories", nil, 200),
+                "POST /v1/decisions/{decision_id}/credit": ("/v1/decisions/NVDA%402024-05-10/credit", #"{"outcome":0.03,"action":"SELL","known_at":"2024-05-20"}"#, 200),
+                "GET /v1/decisions/{decision_id}/provenance": ("/v1/decisions/NVDA%402024-05-10/provenance?as_of=2024-06-01", nil, 200),
             ]
             let order = ["GET /health", "GET /metrics", "GET /v1/embedder", "POST /v1/embed", "GET /v1/collections", "POST /v1/collections",
                          "GET /v1/collections/{name}", "PUT /v1/collections/{name}", "DELETE /v1/collections/{name}",
@@ -66,7 +68,8 @@ private func record(_ id: String, ticker: String = "AAPL", time: String = "2024-
                          "POST /v1/collections/{name}/decisions/by-engine-id/{engine_id}/resolve",
                          "GET /v1/collections/{name}/memories/by-engine-id/{engine_id}", "PATCH /v1/collections/{name}/memories/by-engine-id/{engine_id}",
                          "POST /v1/collections/{name}/memories/delete", "DELETE /v1/collections/{name}/memories/{id}",
-                         "DELETE /v1/collections/{name}/memories/by-engine-id/{engine_id}", "DELETE /v1/collections/{name}/memories"]
+                         "DELETE /v1/collections/{name}/memories/by-engine-id/{engine_id}", "DELETE /v1/collections/{name}/memories",
+                         "POST /v1/decisions/{decision_id}/credit", "GET /v1/decisions/{decision_id}/provenance"]
             #expect(Set(order) == Set(requests.keys) && Set(order) == served, "every route has a request")
             for key in order {
                 let operation = try #require(documented.first { "\($0.method) \($0.path)" == key })
