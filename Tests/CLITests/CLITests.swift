@@ -107,6 +107,45 @@ func queryResults(_ output: String) throws -> [[String: Any]] {
         }
     }
 
+    @Test func provenanceAndCreditFromTheCommandLine() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            #expect(try CLI.run(["collection", "create", "lessons", "--dim", "3", "--credit", "0.3,0.05"] + db).status == 0)
+            #expect(try CLI.run(["collection", "create", "bad", "--dim", "3", "--credit", "1.5"] + db).status != 0)
+            #expect(try CLI.run(["collection", "create", "decisions", "--dim", "3"] + db).status == 0)
+            let lessons = """
+            {"id":"L1","ticker":"AAPL","time":"2024-01-02","situation":"iPhone demand strong","reflection":"beats worked","action":"BUY","outcome":0.04,"vector":[1,0.1,0]}
+            {"id":"L2","ticker":"AAPL","time":"2024-01-03","situation":"services growth","reflection":"trim into strength","action":"SELL","outcome":-0.01,"vector":[1,0.3,0]}
+            """
+            try lessons.write(toFile: path + "/lessons.jsonl", atomically: true, encoding: .utf8)
+            #expect(try CLI.run(["add", "--collection", "lessons", "--jsonl", path + "/lessons.jsonl"] + db).status == 0)
+            let decision = "AAPL@2024-03-01"
+            let recall = try CLI.run(["query", "--collection", "lessons", "--vector", "[1,0,0]", "--k", "2", "--as-of", "2024-03-01",
+                                      "--decision", decision, "--json"] + db)
+            #expect(recall.status == 0, "\(recall.error)")
+            let pending = #"{"id":"\#(decision)","ticker":"AAPL","time":"2024-03-01","situation":"s","action":"SELL","vector":[1,0,0],"status":"pending"}"#
+            try pending.write(toFile: path + "/pending.jsonl", atomically: true, encoding: .utf8)
+            #expect(try CLI.run(["add", "--collection", "decisions", "--jsonl", path + "/pending.jsonl"] + db).status == 0)
+            #expect(try CLI.run(["resolve", "--collection", "decisions", "--id", decision, "--outcome", "-0.03", "--reflection", "fell",
+                                 "--known-at", "2024-03-08"] + db).status == 0)
+            let shown = try CLI.run(["provenance", "--decision", decision, "--json"] + db)
+            let object = try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any]
+            let entries = object?["shown"] as? [[String: Any]] ?? []
+            #expect(entries.compactMap { ($0["memory"] as? [String: Any])?["id"] as? String } == ["L1", "L2"])
+            #expect(entries.allSatisfy { abs(($0["credit"] as? Double ?? 0) - 0.03) < 1e-12 && $0["as_of"] as? String == "2024-03-01T00:00:00Z" })
+            #expect((object?["resolution"] as? [String: Any])?["collection"] as? String == "decisions")
+            let before = try CLI.run(["provenance", "--decision", decision, "--as-of", "2024-03-07"] + db)
+            #expect(before.status == 0 && before.output.contains("credit +0.0000 (0 events)"), "\(before.output)")
+            // Closed once resolved; a decision kept elsewhere is credited from the command line.
+            let again = try CLI.run(["query", "--collection", "lessons", "--vector", "[1,0,0]", "--decision", decision] + db)
+            #expect(again.status != 0 && again.error.contains("already resolved"))
+            #expect(try CLI.run(["query", "--collection", "lessons", "--vector", "[0,1,0]", "--k", "1", "--decision", "external-7"] + db).status == 0)
+            let credited = try CLI.run(["provenance", "--decision", "external-7", "--outcome", "0.02", "--action", "BUY", "--known-at", "2024-04-01"] + db)
+            #expect(credited.status == 0 && credited.output.contains("credit +0.0200 to 1 memories"), "\(credited.output)")
+            #expect(try CLI.run(["provenance", "--decision", "never-seen"] + db).status != 0)
+        }
+    }
+
     @Test func badLinesAreReportedByNumberAndNothingIsWritten() throws {
         try withTemporaryDirectory { path in
             let db = ["--db", path + "/db"]

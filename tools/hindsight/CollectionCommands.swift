@@ -32,6 +32,8 @@ extension Hindsight {
             @Option(name: .customLong("kind-decay"),
                     help: #"Each memory kind's own decay: finmem (news 14 days, quarterly 90, annual and reflection 365: e^(-days/Q)), or JSON such as '{"news": {"half_life": "7d"}}'."#)
             var kindDecay: String?
+            @Option(help: "Score with the credit of resolved decisions: BETA or BETA,SCALE (score × (1 + BETA·tanh(credit / SCALE)); SCALE defaults to 0.05).")
+            var credit: String?
 
             func run() async throws {
                 var dim = self.dim, model = self.model
@@ -59,9 +61,17 @@ extension Hindsight {
                         throw ValidationError("--kind-decay takes finmem or a JSON object of decays by kind: \(error)")
                     }
                 }
+                var creditSettings: CreditSettings?
+                if let credit {
+                    let parts = credit.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                    guard (1...2).contains(parts.count), let beta = parts[0], parts.count == 1 || parts[1] != nil else {
+                        throw ValidationError("--credit takes BETA or BETA,SCALE, such as 0.2 or 0.2,0.05.")
+                    }
+                    creditSettings = CreditSettings(beta: beta, scale: parts.count == 2 ? parts[1]! : CreditSettings().scale)
+                }
                 let configuration = CollectionConfiguration(dimension: dim, embeddingModel: model, decay: try decay.decayFunction() ?? .none,
                                                             capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction),
-                                                            lexical: lexicalOn ? .standard : nil, kindDecay: byKind)
+                                                            lexical: lexicalOn ? .standard : nil, kindDecay: byKind, credit: creditSettings)
                 let store = try database.openStore()
                 defer { store.close() }
                 let info = ifMissing ? try store.getOrCreateCollection(name, configuration: configuration)

@@ -68,6 +68,9 @@ extension Hindsight {
         @Option(name: .customLong("from"), help: "Only situations at or after this date.") var from: String?
         @Option(name: .customLong("before"), help: "Only situations before this date.") var before: String?
         @Option(help: "Search candidate list size.") var ef: Int?
+        @Option(help: "The decision this recall informs: what it returns is recorded as the decision's provenance (the query then writes).")
+        var decision: String?
+        @Flag(name: .customLong("no-credit"), help: "Score without the collection's credit.") var noCredit = false
         @Flag(help: "Print JSON: an object with a results array.") var json = false
 
         func validate() throws {
@@ -101,7 +104,7 @@ extension Hindsight {
 
         func run() async throws {
             if try CrashGuard.ranInChild("query") { return }
-            let store = try database.openStore(readOnly: true)
+            let store = try database.openStore(readOnly: decision == nil)
             defer { store.close() }
             var filter = MemoryFilter()
             if !whereAction.isEmpty { filter.actions = Set(whereAction) }
@@ -114,7 +117,7 @@ extension Hindsight {
                                     text: text, retrieval: try retrieval.map { (name) throws -> Retrieval in
                                         guard let value = Retrieval(rawValue: name) else { throw ValidationError("--retrieval takes dense, lexical or hybrid.") }
                                         return value
-                                    })
+                                    }, decisionID: decision, useCredit: !noCredit)
             let answer = try store.recall([query], analogues: analogues, weighted: analoguesWeighted, in: collection)[0]
             let results = answer.results
             if json {
@@ -151,7 +154,7 @@ extension Hindsight {
         @Option(help: "The collection.") var collection: String
         @Option(help: "The decision's caller id.") var id: String?
         @Option(name: .customLong("engine-id"), help: "The decision's engine id (instead of --id).") var engineID: UInt32?
-        @Option(help: "The realised return.") var outcome: Double?
+        @Option(parsing: .unconditional, help: "The realised return (negative values need no = sign).") var outcome: Double?
         @Option(help: "The reflection written about the decision.") var reflection: String
         @Option(name: .customLong("known-at"), help: "When the outcome became known (default: now).") var knownAt: String?
         @Option(help: "A quality weight in [0, 1].") var quality: Double?
@@ -245,4 +248,54 @@ func embedTexts(_ texts: [String], with embedder: any Embedder, for info: Collec
         throw TradingMemoryError.dimensionMismatch(collection: info.name, expected: info.configuration.dimension, actual: first.count)
     }
     return vectors
+}
+
+extension Hindsight {
+    struct Provenance: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a decision was shown (recalls run with --decision) and how each memory's credit stands.",
+            discussion: "With --outcome, first credit the decision's memories with the outcome of a decision kept outside this database "
+                + "(a pending decision recorded here is credited when it is resolved). Credit counts as of --as-of (default now).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The decision id.") var decision: String
+        @Option(name: .customLong("as-of"), help: "Count only credit known by then.") var asOf: String?
+        @Option(parsing: .unconditional, help: "Credit the decision with this outcome first.") var outcome: Double?
+        @Option(help: "With --outcome: the decision's action, which signs the outcome (BUY +1, SELL -1, HOLD 0).") var action: String?
+        @Option(name: .customLong("known-at"), help: "With --outcome: when the outcome became known (default now).") var knownAt: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if outcome == nil && (action != nil || knownAt != nil) { throw ValidationError("--action and --known-at go with --outcome.") }
+        }
+
+        func run() throws {
+            let store = try database.openStore(readOnly: outcome == nil)
+            defer { store.close() }
+            if let outcome {
+                try store.creditDecision(decision, outcome: outcome, action: action,
+                                         knownAt: try knownAt.map { try Arguments.date($0, option: "--known-at") })
+            }
+            guard let provenance = try store.provenance(decisionID: decision, asOf: try asOf.map { try Arguments.date($0, option: "--as-of") }) else {
+                throw ValidationError("no recall recorded decision '\(decision)' and it was never credited")
+            }
+            if json {
+                JSONOutput.print(WireProvenance(provenance))
+                return
+            }
+            if let resolution = provenance.resolution {
+                print(String(format: "decision %@: outcome %+.4f", decision, resolution.outcome) + (resolution.action.map { " (\($0))" } ?? "")
+                      + String(format: ", credit %+.4f to %d memories, known %@", resolution.credit, resolution.memoriesCredited,
+                               WireTime.format(resolution.knownAt)) + (resolution.collection.map { ", resolved in \($0)" } ?? ""))
+            } else {
+                print("decision \(decision): not resolved")
+            }
+            for shown in provenance.shown {
+                let name = shown.memory.map { $0.callerID ?? "#\($0.id)" } ?? "#\(shown.memoryID) (deleted)"
+                print(String(format: "  %@/%@  rank %d  score %.4f  cosine %.4f  as of %@  credit %+.4f (%d events)",
+                             shown.collection, name, shown.rank + 1, shown.score, shown.similarity,
+                             shown.asOf.map { WireTime.format($0) } ?? "now", shown.totalCredit, shown.credits.count)
+                      + (shown.factor.map { String(format: "  factor %.4f", $0) } ?? ""))
+            }
+        }
+    }
 }
