@@ -82,26 +82,22 @@ enum Keys {
         return key
     }
 
-    /// The prefix of every showing recorded for `decision` (ids hold no NUL, so no id's prefix is another's).
-    static func shown(_ decision: String) -> Key {
-        var key = Key(bytes: decision.utf8)
-        key.append(0)
-        return key
+    /// The prefix of every showing recorded for `decision` (ids hold no NUL, so no id's prefix is
+    /// another's). Byte arrays: a decision id may be longer than a ``Key`` holds.
+    static func shown(_ decision: String) -> [UInt8] { Array(decision.utf8) + [0] }
+
+    static func shown(_ decision: String, collection: UInt32, memory: UInt32) -> [UInt8] {
+        shown(decision) + Key(collection, memory).bytes
     }
 
-    static func shown(_ decision: String, collection: UInt32, memory: UInt32) -> Key {
-        var key = shown(decision)
-        key.append(bigEndian: collection)
-        key.append(bigEndian: memory)
-        return key
-    }
+    /// A decision's outcome record.
+    static func decisionOutcome(_ decision: String) -> [UInt8] { Array(decision.utf8) }
 
     /// A credit event of `memory` from `decision`, ordered by the time it became known.
-    static func credit(_ collection: UInt32, _ memory: UInt32, knownAtMs: Int64, decision: String) -> Key {
+    static func credit(_ collection: UInt32, _ memory: UInt32, knownAtMs: Int64, decision: String) -> [UInt8] {
         var key = Key(collection, memory)
         key.append(orderedSigned: knownAtMs)
-        key.append(contentsOf: decision.utf8)
-        return key
+        return key.bytes + Array(decision.utf8)
     }
 
     /// Caller ids longer than this are refused (LMDB keys hold at most 511 bytes).

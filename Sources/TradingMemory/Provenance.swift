@@ -107,6 +107,19 @@ struct ShownRecord: Codable {
     var recordedMs: Int64
 }
 
+extension ShownRecord {
+    /// Calls `body` with each showing recorded for `decision`, in key order.
+    static func forEach<Mode>(of decision: String, in database: Database, _ txn: borrowing Transaction<Mode>,
+                              _ body: (ShownRecord) throws -> Void) throws {
+        let prefix = Keys.shown(decision)
+        try txn.forEach(in: database, from: prefix) { key, value in
+            guard key.count == prefix.count + 8, memcmp(key.baseAddress!, prefix, prefix.count) == 0 else { return false }
+            try body(try Coding.decode(ShownRecord.self, from: value, what: "a showing of decision '\(decision.prefix(40))'"))
+            return true
+        }
+    }
+}
+
 /// The stored form of a decision's resolution (`decision-outcomes`).
 struct DecisionOutcomeRecord: Codable {
     var outcome: Double
@@ -154,11 +167,8 @@ extension TradingMemoryStore {
         return try read { reader, snapshot in
             guard let shownDB = databases.decisionShown, let outcomes = databases.decisionOutcomes else { return nil }
             var records: [ShownRecord] = []
-            try reader.transaction.forEach(in: shownDB, prefix: Keys.shown(decisionID)) { _, value in
-                records.append(try Coding.decode(ShownRecord.self, from: value, what: "a showing of decision '\(decisionID.prefix(40))'"))
-                return true
-            }
-            let resolution = try reader.transaction.withValue(for: Key(bytes: decisionID.utf8), in: outcomes) { bytes in
+            try ShownRecord.forEach(of: decisionID, in: shownDB, reader.transaction) { records.append($0) }
+            let resolution = try reader.transaction.withValue(for: Keys.decisionOutcome(decisionID), in: outcomes) { bytes in
                 try bytes.map { try Coding.decode(DecisionOutcomeRecord.self, from: $0, what: "the outcome of decision '\(decisionID.prefix(40))'") }
             }
             guard !records.isEmpty || resolution != nil else { return nil }
@@ -240,12 +250,9 @@ extension MemoryWriteState {
         guard let shownDB = databases.decisionShown, let outcomes = databases.decisionOutcomes else {
             throw TradingMemoryError.storage("the database has no provenance tables (open it for writing once to add them)")
         }
-        if try writer.transaction.contains(Key(bytes: decision.utf8), in: outcomes) { throw TradingMemoryError.decisionResolved(decision) }
+        if try writer.transaction.contains(Keys.decisionOutcome(decision), in: outcomes) { throw TradingMemoryError.decisionResolved(decision) }
         var count = 0
-        try writer.transaction.forEach(in: shownDB, prefix: Keys.shown(decision)) { _, _ in
-            count += 1
-            return true
-        }
+        try ShownRecord.forEach(of: decision, in: shownDB, writer.transaction) { _ in count += 1 }
         for (rank, result) in results.enumerated() {
             let key = Keys.shown(decision, collection: entry.id, memory: result.memory.id.rawValue)
             if try writer.transaction.contains(key, in: shownDB) { continue }
@@ -270,15 +277,12 @@ extension MemoryWriteState {
             if resolvedIn != nil { return nil }
             throw TradingMemoryError.storage("the database has no provenance tables (open it for writing once to add them)")
         }
-        if try writer.transaction.contains(Key(bytes: decision.utf8), in: outcomes) {
+        if try writer.transaction.contains(Keys.decisionOutcome(decision), in: outcomes) {
             if resolvedIn != nil { return nil }
             throw TradingMemoryError.decisionResolved(decision)
         }
         var records: [ShownRecord] = []
-        try writer.transaction.forEach(in: shownDB, prefix: Keys.shown(decision)) { _, value in
-            records.append(try Coding.decode(ShownRecord.self, from: value, what: "a showing of decision '\(decision.prefix(40))'"))
-            return true
-        }
+        try ShownRecord.forEach(of: decision, in: shownDB, writer.transaction) { records.append($0) }
         if records.isEmpty && resolvedIn != nil { return nil }
         let amount = credit ?? CreditSettings.side(of: action) * outcome
         let knownAtMs = knownAt.milliseconds
@@ -293,7 +297,7 @@ extension MemoryWriteState {
         }
         let record = DecisionOutcomeRecord(outcome: outcome, action: action, credit: amount, knownAtMs: knownAtMs, collection: resolvedIn,
                                            memoriesCredited: credited)
-        try writer.transaction.put(try Coding.encode(record), for: Key(bytes: decision.utf8), in: outcomes)
+        try writer.transaction.put(try Coding.encode(record), for: Keys.decisionOutcome(decision), in: outcomes)
         return DecisionResolution(outcome: outcome, action: action, credit: amount, knownAt: Date(milliseconds: knownAtMs),
                                   collection: resolvedIn, memoriesCredited: credited)
     }

@@ -141,6 +141,14 @@ import VectorIndex
                 #expect(throws: TradingMemoryError.self) { try store.creditDecision(bad, outcome: 0.1) }
                 #expect(throws: TradingMemoryError.self) { try store.provenance(decisionID: bad) }
             }
+            // The longest id (256 bytes, longer than any fixed key) and one in Chinese.
+            for long in [String(repeating: "x", count: 256), "贵州茅台 600519.SH 2024-05-10 买入"] {
+                query.decisionID = long
+                _ = try store.recall(query, in: "bull")
+                #expect(try store.creditDecision(long, outcome: 0.01, knownAt: asOf).memoriesCredited == 2)
+                let entries = try #require(try store.provenance(decisionID: long)).shown
+                #expect(entries.count == 2 && entries.allSatisfy { $0.credits.contains { $0.decisionID == long && $0.credit == 0.01 } })
+            }
             #expect(throws: TradingMemoryError.self) { try store.creditDecision("nan", outcome: .nan) }
             #expect(try store.provenance(decisionID: "nan") == nil)
             for bad in [CreditSettings(beta: 1), CreditSettings(beta: -0.1), CreditSettings(scale: 0), CreditSettings(beta: .nan)] {
@@ -152,7 +160,7 @@ import VectorIndex
             // A deleted memory keeps its place in the provenance, without its record or credit.
             #expect(try store.delete([shown[0].memory.id], from: "bull") == 1)
             let gone = try #require(try store.provenance(decisionID: decision))
-            #expect(gone.shown[0].memory == nil && gone.shown[0].credits.isEmpty && gone.shown[1].memory != nil && gone.shown[1].totalCredit == 0.04)
+            #expect(gone.shown[0].memory == nil && gone.shown[0].credits.isEmpty && gone.shown[1].memory != nil && gone.shown[1].credits.count == 3)
             #expect(try store.verify().clean)
             try store.dropCollection("bull")
             let dropped = try #require(try store.provenance(decisionID: decision))

@@ -113,8 +113,11 @@ class HindsightClient:
     def collection(self, name):
         return self.request("GET", self._collection(name))
 
-    def get_or_create_collection(self, name, dimension, embedding_model=None, decay=None, capacity=None, kind_decay=None):
+    def get_or_create_collection(self, name, dimension, embedding_model=None, decay=None, capacity=None, kind_decay=None, credit=None):
+        """``credit``: ``{"beta": 0.2, "scale": 0.05}`` to score with the credit of resolved decisions."""
         body = {"dimension": dimension}
+        if credit:
+            body["credit"] = credit
         if kind_decay:
             body["kind_decay"] = kind_decay
         if embedding_model:
@@ -183,6 +186,20 @@ class HindsightClient:
         if all:
             body["all"] = True
         return self.request("POST", self._collection(name) + "/memories/delete", body)["deleted"]
+
+    def provenance(self, decision_id, as_of=None):
+        """What decision ``decision_id`` was shown (queries sent with ``decision_id=``), each memory's
+        credit known by ``as_of`` (default now), and its resolution (None while unresolved)."""
+        return self.request("GET", "/v1/decisions/" + self._segment(decision_id) + "/provenance", query={"as_of": as_of})
+
+    def credit_decision(self, decision_id, outcome, action=None, credit=None, known_at=None):
+        """Credits the memories a decision kept outside the store was shown: each receives
+        ``credit`` or side(action) × outcome (BUY +1, SELL −1, HOLD 0), known from ``known_at``."""
+        body = {"outcome": outcome}
+        for key, value in (("action", action), ("credit", credit), ("known_at", known_at)):
+            if value is not None:
+                body[key] = value
+        return self.request("POST", "/v1/decisions/" + self._segment(decision_id) + "/credit", body)
 
     def record_decision(self, name, record):
         return self.request("POST", self._collection(name) + "/decisions", _packed_record(record))["id"]

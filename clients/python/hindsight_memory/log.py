@@ -215,15 +215,17 @@ class TradingMemoryLog:
             return ""
         return fmt.past_context(entries, ticker, n_same, n_cross) if entries else ""
 
-    def get_similar_context(self, situation, n=5, ticker=None, as_of=None):
+    def get_similar_context(self, situation, n=5, ticker=None, as_of=None, decision_id=None):
         """The resolved past decisions whose situations are most like ``situation``, as
         ``get_past_context`` formats them: those of ``ticker`` in full, the others as lessons, most
-        similar first; only outcomes known by ``as_of`` when given. "" when there are none."""
+        similar first; only outcomes known by ``as_of`` when given. "" when there are none.
+        With ``decision_id`` (``decision_id(ticker, trade_date)``) the entries shown are recorded as
+        that decision's provenance and credited when ``update_with_outcomes`` resolves it."""
         if not self.enabled or n <= 0:
             return ""
         try:
             self._refresh()
-            options = {"k": n, "as_of": _iso(as_of or self.as_of)}
+            options = {"k": n, "as_of": _iso(as_of or self.as_of), "decision_id": decision_id}
             results = self.client.query(self.collection, vectors=self._vectors([situation]), texts=[situation], **options)[0]
         except HindsightError as error:
             if error.code == "unknown_collection":
@@ -244,6 +246,19 @@ class TradingMemoryLog:
                          "Lessons from the most similar past situations:")
             parts.extend(fmt.format_reflection_only(e) for e in cross)
         return "\n\n".join(parts)
+
+    def decision_id(self, ticker, trade_date):
+        """The id that ``store_decision(ticker, trade_date, …)`` gives (or gave, while pending) the
+        day's decision: pass it to ``get_similar_context`` so the outcome credits what was recalled."""
+        ids = self._ids(ticker, trade_date)
+        for caller_id, memory in ids.items():
+            if memory["status"] == "pending":
+                return caller_id
+        return self._next_id(ticker, trade_date, ids)
+
+    def provenance(self, decision_id, as_of=None):
+        """What ``decision_id`` was shown and how each entry's credit stands (``HindsightClient.provenance``)."""
+        return self.client.provenance(decision_id, as_of=_iso(as_of))
 
     # -- engine records -------------------------------------------------------------------------------
     @staticmethod

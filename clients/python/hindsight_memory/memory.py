@@ -105,6 +105,7 @@ class FinancialSituationMemory:
         self.as_of = settings.get("as_of")
         self.decay = _decay(settings.get("decay"))
         self.kind_decay = settings.get("kind_decay")
+        self.credit = settings.get("credit")
         self.retrieval = settings.get("retrieval")
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
         self.strict = bool(settings.get("strict", False))
@@ -117,7 +118,7 @@ class FinancialSituationMemory:
         if dimension is None:
             dimension = self.embedder.dimension() or len(self.embedder(["dimension probe"])[0])
         self.client.get_or_create_collection(self.collection, dimension, embedding_model=self.embedder.model, decay=self.decay,
-                                             kind_decay=self.kind_decay)
+                                             kind_decay=self.kind_decay, credit=self.credit)
         self._ready = True
 
     def _vectors(self, texts):
@@ -146,24 +147,34 @@ class FinancialSituationMemory:
             records.append(record)
         return self.client.add(self.collection, records)
 
-    def get_memories(self, current_situation, n_matches=1, ticker=None, as_of=None):
+    def get_memories(self, current_situation, n_matches=1, ticker=None, as_of=None, decision_id=None):
         """The ``n_matches`` most similar past situations, best first, as dicts with both key sets
         in use (``matched_situation``/``situation``, ``recommendation``,
         ``similarity_score``/``similarity``, ``distance``). Never raises: on any failure (server or
         embedder down, no collection yet) it logs and returns ``[]``; with fewer memories than
-        ``n_matches`` it returns those there are."""
+        ``n_matches`` it returns those there are. With ``decision_id`` the store records what was
+        returned as that decision's provenance; resolving the decision (a pending decision of that
+        caller id, or ``credit_decision``) credits these memories."""
         try:
             if n_matches <= 0:
                 return []
             ticker = ticker or self.ticker
             # A query's decay would apply to every kind: with kind_decay the collection's settings rule.
             options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": None if self.kind_decay else self.decay,
-                       "retrieval": self.retrieval}
+                       "retrieval": self.retrieval, "decision_id": decision_id}
             if ticker:
                 options.update(ticker=ticker, mode="ticker_then_global", k_ticker=n_matches, k_global=n_matches)
             vectors = self._vectors([current_situation])
             # The text goes along either way: a collection with lexical recall ranks by words and vectors.
-            results = self.client.query(self.collection, vectors=vectors, texts=[current_situation], **options)[0]
+            try:
+                results = self.client.query(self.collection, vectors=vectors, texts=[current_situation], **options)[0]
+            except HindsightError as error:
+                if error.code != "decision_resolved" or self.strict:
+                    raise
+                # The decision was resolved already: recall all the same, unrecorded.
+                log.warning("get_memories(%s): decision %r is already resolved; this recall is not recorded", self.collection, decision_id)
+                options["decision_id"] = None
+                results = self.client.query(self.collection, vectors=vectors, texts=[current_situation], **options)[0]
         except Exception as error:  # the server, the embedder or anything else: never break the agent
             if isinstance(error, HindsightError) and error.code == "unknown_collection":
                 log.debug("get_memories(%s): no memories yet (the collection is made by the first add)", self.collection)
@@ -205,6 +216,15 @@ class FinancialSituationMemory:
         vectors = self._vectors([current_situation])
         answer = self.client.query_answer(self.collection, vectors=vectors, texts=None if vectors else [current_situation], **options)
         return answer["analogues"][0]
+
+    def provenance(self, decision_id, as_of=None):
+        """What ``decision_id`` was shown and how each memory's credit stands as of ``as_of`` (see
+        ``HindsightClient.provenance``). Raises on failure."""
+        return self.client.provenance(decision_id, as_of=_iso(as_of))
+
+    def credit_decision(self, decision_id, outcome, action=None, known_at=None):
+        """Credits what ``decision_id`` was shown with the outcome of a decision kept outside the store."""
+        return self.client.credit_decision(decision_id, outcome, action=action, known_at=_iso(known_at))
 
     def health(self):
         """The state of what recalls need: ``{"server": ..., "collection": ..., "embedder": ...}``,

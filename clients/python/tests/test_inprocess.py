@@ -1,6 +1,7 @@
 """The engine in this process: no server, the same API, several processes on one directory."""
 
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -285,3 +286,44 @@ def test_memory_kinds_decay_their_own_way(tmp_path):
     assert set(collection["kind_decay"]) == {"news", "quarterly", "annual", "reflection"}
     assert memory.client.memories_in_order(memory.collection)[0]["kind"] == "news"
     memory.client.close()
+
+
+def test_a_decision_credits_what_it_was_shown(tmp_path):
+    """Provenance and credit in a back-test: the bull researcher's recall for a decision is recorded;
+    the decision log's resolution credits those memories, visible to as_of reads only from the
+    outcome's known time; a collection with credit scores them up; a resolved decision's recall
+    is refused by the client and recalled unrecorded by the drop-in."""
+    path = str(tmp_path / "db")
+    bull = FinancialSituationMemory("bull_memory", {"path": path, "embedder": "hashing", "retrieval": "dense",
+                                                    "credit": {"beta": 0.3, "scale": 0.05}})
+    bull.add_situations([(situation("BRK.B"), "Buybacks after the letter carried the stock."),
+                         (situation("600519.SH"), "提价后继续持有。")], date="2024-01-05")
+    log = TradingMemoryLog({"memory_log_path": str(tmp_path / "trading_memory.md"), "path": path, "embedder": "hashing"})
+    decision = log.decision_id("BRK.B", "2024-05-10")
+    assert decision == "decision:BRK.B:2024-05-10"
+    shown = bull.get_memories(situation("BRK.B"), n_matches=2, as_of="2024-05-10", decision_id=decision)
+    assert len(shown) == 2
+    log.store_decision("BRK.B", "2024-05-10", "Rating: Sell\nThe buyback is priced in.")
+    # Sold before a 4% fall: each memory shown earns +0.04, known on 2024-05-16.
+    log.update_with_outcome("BRK.B", "2024-05-10", -0.04, -0.02, 5, "The fall came.", known_at="2024-05-16")
+    record = bull.provenance(decision, as_of="2024-05-16T00:00:00Z")
+    assert record["resolution"]["credit"] == pytest.approx(0.04) and record["resolution"]["action"] == "Sell"
+    assert [entry["memory"]["reflection"] for entry in record["shown"]] == [m["recommendation"] for m in shown]
+    assert all(entry["credit"] == pytest.approx(0.04) for entry in record["shown"])
+    assert all(entry["credits"] == [] for entry in bull.provenance(decision, as_of="2024-05-15T00:00:00Z")["shown"])
+    def scores(as_of, credit=None):
+        results = bull.client.query("bull_memory", texts=[situation("BRK.B")], k=2, as_of=as_of, retrieval="dense", credit=credit)[0]
+        return [r["score"] for r in results]
+    factor = 1 + 0.3 * math.tanh(0.04 / 0.05)
+    assert scores("2024-05-20") == pytest.approx([s * factor for s in scores("2024-05-20", credit=False)], rel=1e-9)
+    assert scores("2024-05-15") == scores("2024-05-15", credit=False)
+    with pytest.raises(HindsightError) as closed:
+        bull.client.query("bull_memory", texts=[situation("BRK.B")], k=1, decision_id=decision)
+    assert closed.value.code == "decision_resolved" and closed.value.status == 409
+    assert len(bull.get_memories(situation("BRK.B"), n_matches=1, decision_id=decision)) == 1
+    # A decision kept elsewhere is credited directly; HOLD credits nothing.
+    bull.get_memories(situation("600519.SH"), n_matches=1, decision_id="external:1")
+    assert bull.credit_decision("external:1", 0.05, action="Hold")["credit"] == 0
+    with pytest.raises(HindsightError) as unknown:
+        bull.provenance("never-recalled")
+    assert unknown.value.code == "unknown_decision"
