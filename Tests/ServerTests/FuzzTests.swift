@@ -50,12 +50,17 @@ private let seeds: [(HTTPRequest.Method, String, J?)] = [
     (.post, "/v1/collections/c/decisions/by-engine-id/2/resolve", .object([("reflection", .string("r"))])),
     (.delete, "/v1/collections/p/memories", nil),
     (.delete, "/v1/collections/p", nil),
+    (.post, "/v1/collections/c/query", .object([("vectors", .array([vector8])), ("k", .raw("2")), ("decision_id", .string("AAPL@2024-06-01")),
+                                                ("as_of", .string("2024-06-01")), ("credit", .bool(false))])),
+    (.post, "/v1/decisions/AAPL%402024-06-01/credit", .object([("outcome", .raw("-0.02")), ("action", .string("SELL")), ("known_at", .string("2024-06-08"))])),
+    (.get, "/v1/decisions/AAPL%402024-06-01/provenance?as_of=2024-06-10", nil),
 ]
 
 /// The route pattern a seed path exercises (`{name}`, `{id}`, `{engine_id}` for the concrete segments).
 private func pattern(_ path: String) -> String {
     var segments = path.split(separator: "?")[0].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     if segments.count > 3, segments[1] == "v1", segments[2] == "collections" { segments[3] = "{name}" }
+    if segments.count > 3, segments[1] == "v1", segments[2] == "decisions" { segments[3] = "{decision_id}" }
     for index in segments.indices.dropFirst(4) where segments[index - 1] == "memories" || segments[index - 1] == "decisions" {
         if !["delete", "by-engine-id"].contains(segments[index]) { segments[index] = "{id}" }
     }

@@ -51,6 +51,13 @@ import TradingMemory
                           {"id": "delete", "situation": "BRK.B buyback", "reflection": "add", "ticker": "BRK.B", "time": "2025-03-05T00:00:00Z"}]}
             """#)
             #expect(created == 201)
+            // A decision id with a slash and Chinese: recorded by a query, credited, then read both ways.
+            #expect(try await write("POST", "/v1/collections/agents.bull/query",
+                                    #"{"texts": ["茅台 突破"], "k": 2, "as_of": "2025-03-10", "decision_id": "600519.SH/2025-03-10 买入"}"#) == 200)
+            let decisionPath = "/v1/decisions/600519.SH%2F2025-03-10%20%E4%B9%B0%E5%85%A5"
+            #expect(try await write("POST", decisionPath + "/credit", #"{"outcome": 0.03, "action": "BUY", "known_at": "2025-03-17"}"#) == 200)
+            let (status, provenance) = try await both("GET", decisionPath + "/provenance?as_of=2025-03-20")
+            #expect(status == 200 && provenance.contains(#""decision_id":"600519.SH/2025-03-10 买入""#) && provenance.contains(#""memories_credited":2"#))
             for (method, target, body) in [
                 ("GET", "/v1/collections/agents.bull", nil), ("GET", "/v1/collections", nil),
                 ("GET", "/v1/collections/agents.bull/memories/600519.SH%2F2025-03-03", nil),
@@ -66,6 +73,10 @@ import TradingMemory
                 ("POST", "/v1/collections/agents.bull/query", #"{"vectors": [[1,2,3,4,5,6,7,8]], "k": 1, "nonsense": 1}"#),
                 ("GET", "/v1/collections/missing/count", nil), ("PATCH", "/v1/collections", nil), ("GET", "/v2/nothing", nil),
                 ("GET", "/v1/embedder", nil), ("POST", "/v1/embed", #"{"texts": ["rates up"]}"#), ("GET", "/health", nil),
+                ("GET", decisionPath + "/provenance?as_of=2025-03-16", nil), ("GET", "/v1/decisions/none/provenance", nil),
+                ("POST", decisionPath + "/credit", #"{"outcome": 0.01}"#),                                // closed: 409
+                ("POST", "/v1/collections/agents.bull/query", #"{"texts": ["x"], "decision_id": "600519.SH/2025-03-10 买入"}"#),
+                ("POST", "/v1/decisions/x/credit", #"{"outcome": "up"}"#),
             ] as [(String, String, String?)] {
                 _ = try await both(method, target, body)
             }
