@@ -209,35 +209,34 @@ extension TradingMemoryStore {
 struct CreditLedger {
     let databases: MemoryDatabases
 
-    /// The credit events of a memory known by `asOfMs`, oldest first.
-    func events<Mode>(_ collection: UInt32, _ memory: UInt32, asOfMs: Int64, _ txn: borrowing Transaction<Mode>) throws -> [CreditEvent] {
-        guard let credit = databases.memoryCredit else { return [] }
-        var events: [CreditEvent] = []
+    /// Calls `body` with each credit event of a memory known by `asOfMs`, oldest first (events are
+    /// in knownAt order: the scan stops at the first later one).
+    private func forEachEvent<Mode>(_ collection: UInt32, _ memory: UInt32, asOfMs: Int64, _ txn: borrowing Transaction<Mode>,
+                                    _ body: (_ knownAtMs: Int64, _ credit: Double, _ decision: UnsafeRawBufferPointer) -> Void) throws {
+        guard let credit = databases.memoryCredit else { return }
         try txn.forEach(in: credit, prefix: Key(collection, memory)) { key, value in
             var reader = KeyReader(key)
             _ = reader.readUInt32()
             _ = reader.readUInt32()
             guard let knownAtMs = reader.readOrderedSigned(), knownAtMs <= asOfMs, value.count == 8 else { return false }
-            let decision = String(decoding: reader.rest, as: UTF8.self)
-            let amount = Double(bitPattern: UInt64(littleEndian: value.loadUnaligned(as: UInt64.self)))
-            events.append(CreditEvent(decisionID: decision, credit: amount, knownAt: Date(milliseconds: knownAtMs)))
+            body(knownAtMs, Double(bitPattern: UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))), reader.rest)
             return true
+        }
+    }
+
+    /// The credit events of a memory known by `asOfMs`, oldest first.
+    func events<Mode>(_ collection: UInt32, _ memory: UInt32, asOfMs: Int64, _ txn: borrowing Transaction<Mode>) throws -> [CreditEvent] {
+        var events: [CreditEvent] = []
+        try forEachEvent(collection, memory, asOfMs: asOfMs, txn) { knownAtMs, credit, decision in
+            events.append(CreditEvent(decisionID: String(decoding: decision, as: UTF8.self), credit: credit, knownAt: Date(milliseconds: knownAtMs)))
         }
         return events
     }
 
-    /// The sum of a memory's credit known by `asOfMs` (events are in knownAt order: the scan stops at the first later one).
+    /// The sum of a memory's credit known by `asOfMs` (the ranking's path: nothing allocated).
     func total<Mode>(_ collection: UInt32, _ memory: UInt32, asOfMs: Int64, _ txn: borrowing Transaction<Mode>) throws -> Double {
-        guard let credit = databases.memoryCredit else { return 0 }
         var total = 0.0
-        try txn.forEach(in: credit, prefix: Key(collection, memory)) { key, value in
-            var reader = KeyReader(key)
-            _ = reader.readUInt32()
-            _ = reader.readUInt32()
-            guard let knownAtMs = reader.readOrderedSigned(), knownAtMs <= asOfMs, value.count == 8 else { return false }
-            total += Double(bitPattern: UInt64(littleEndian: value.loadUnaligned(as: UInt64.self)))
-            return true
-        }
+        try forEachEvent(collection, memory, asOfMs: asOfMs, txn) { _, credit, _ in total += credit }
         return total
     }
 }
