@@ -205,7 +205,12 @@ struct RecallEngine {
                 let bound = last > 0 ? last * max(boost, 1) * (context.credit?.settings.maximumFactor ?? 1) : 0
                 if top.count == k && top[k - 1].score >= bound { return top }
                 fetch *= 2
-                decided = eligible <= Self.exactRankingLimit || 22 * fetch >= eligible
+                // When only credit's (1 + β) kept the walk from settling (the bound without it is met),
+                // a wider walk or two usually settles it, cheaper than the exact pass; when decay or
+                // quality reorders, widening rarely helps.
+                let widerWalks = context.credit != nil && fetch <= 8 * max(4 * k, 32) && top.count == k
+                    && top[k - 1].score >= (last > 0 ? last * max(boost, 1) : 0)
+                decided = (eligible <= Self.exactRankingLimit && !widerWalks) || 22 * fetch >= eligible
             }
             top.removeAll()
         }
@@ -217,7 +222,13 @@ struct RecallEngine {
             guard let row = attributes.element(id.rawValue).map(MemoryAttributes.init) else { return }
             scored.append(Scored(id: id.rawValue, similarity: similarity, score: scoring.score(similarity: similarity, row)))
         }
-        if let credit = context.credit {
+        if let credit = context.credit, metadataConditions.isEmpty {
+            // Unsorted: a candidate whose largest factor cannot reach the k-th so far is skipped unread.
+            for candidate in scored {
+                guard let withCredit = try credited(candidate, top: top, k: k, credit, reader) else { continue }
+                insert(withCredit, into: &top, k: k)
+            }
+        } else if let credit = context.credit {
             // Best base score first: once even the largest factor cannot reach the k-th, nothing after can.
             scored.sort { before($0, $1) }
             for candidate in scored {
