@@ -27,10 +27,8 @@ struct OpenOptions: Decodable, Sendable {
 
     /// Registers the calendar files' calendars in this process.
     func loadCalendars() throws {
-        for path in calendarFiles ?? [] {
-            do { MarketCalendar.register(try MarketCalendar.load(file: path)) } catch {
-                throw APIError.badRequest("options: calendar_files: \(error)")
-            }
+        do { try MarketCalendar.register(files: calendarFiles ?? []) } catch {
+            throw APIError.badRequest("options: calendar_files: \(error)")
         }
     }
 

@@ -66,13 +66,7 @@ public struct MarketCalendar: Sendable, Hashable {
 
     /// Sessions on days before `n`, counted from day 0 (negative before it).
     private func sessions(before n: Int) -> Int {
-        // Closed weekdays before n: binary search.
-        var low = 0, high = closed.count
-        while low < high {
-            let middle = (low + high) / 2
-            if closed[middle] < n { low = middle + 1 } else { high = middle }
-        }
-        return Self.weekdays(before: n) - low
+        Self.weekdays(before: n) - closed.countBelow(n)
     }
 
     /// Whether the exchange trades on `day` (days since 1970-01-01).
@@ -121,6 +115,13 @@ public struct MarketCalendar: Sendable, Hashable {
         return named(name)!
     }
 
+    /// Loads every calendar file and registers its calendar in this process (files are read first:
+    /// one bad file registers none of them).
+    public static func register(files paths: [String]) throws {
+        let calendars = try paths.map(load(file:))
+        for calendar in calendars { register(calendar) }
+    }
+
     /// A calendar from a JSON file: `{"name": "XLON", "closed": ["2025-01-01", …], "covered_through": "2025-12-31"}`.
     public static func load(file path: String) throws -> MarketCalendar {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -141,12 +142,18 @@ public struct MarketCalendar: Sendable, Hashable {
 }
 
 private extension Array where Element == Int {
-    func binarySearchContains(_ value: Int) -> Bool {
+    /// How many elements of this sorted array are below `value` (binary search: its lower bound).
+    func countBelow(_ value: Int) -> Int {
         var low = 0, high = count
         while low < high {
             let middle = (low + high) / 2
             if self[middle] < value { low = middle + 1 } else { high = middle }
         }
-        return low < count && self[low] == value
+        return low
+    }
+
+    func binarySearchContains(_ value: Int) -> Bool {
+        let index = countBelow(value)
+        return index < count && self[index] == value
     }
 }

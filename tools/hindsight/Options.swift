@@ -115,9 +115,7 @@ struct CalendarOptions: ParsableArguments {
     var calendarFiles: [String] = []
 
     func load() throws {
-        for path in calendarFiles {
-            do { MarketCalendar.register(try MarketCalendar.load(file: path)) } catch { throw ValidationError("--calendar-file: \(error)") }
-        }
+        do { try MarketCalendar.register(files: calendarFiles) } catch { throw ValidationError("--calendar-file: \(error)") }
     }
 }
 
