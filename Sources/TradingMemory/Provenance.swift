@@ -283,7 +283,8 @@ extension MemoryWriteState {
         var records: [ShownRecord] = []
         try ShownRecord.forEach(of: decision, in: shownDB, writer.transaction) { records.append($0) }
         if records.isEmpty && resolvedIn != nil { return nil }
-        let amount = credit ?? CreditSettings.side(of: action) * outcome
+        // Clamped, so that no sum of events can overflow to an infinite or NaN factor.
+        let amount = min(Self.maxCredit, max(-Self.maxCredit, credit ?? CreditSettings.side(of: action) * outcome))
         let knownAtMs = knownAt.milliseconds
         var credited = 0
         for record in records {
@@ -300,6 +301,9 @@ extension MemoryWriteState {
         return DecisionResolution(outcome: outcome, action: action, credit: amount, knownAt: Date(milliseconds: knownAtMs),
                                   collection: resolvedIn, memoriesCredited: credited)
     }
+
+    /// The largest credit one event carries, either way.
+    static let maxCredit = 1e6
 
     /// Removes a memory's credit events (it is being deleted).
     func removeCredit(_ collection: UInt32, _ memory: UInt32?, _ writer: borrowing IndexWriter) throws {
