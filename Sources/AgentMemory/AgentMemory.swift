@@ -151,9 +151,11 @@ public final class AgentMemory: Sendable {
     }
 
     /// The `nMatches` past situations most like `situation`, best first. With a ticker, that
-    /// ticker's memories come first and the rest is filled from the whole collection.
+    /// ticker's memories come first and the rest is filled from the whole collection. With a
+    /// `decisionID` (``decisionID(ticker:date:)`` for the log's decisions) what is returned is
+    /// recorded as that decision's provenance and credited when the decision is resolved.
     public func getMemories(_ situation: String, nMatches: Int = 1, ticker: String? = nil, asOf: Date? = nil,
-                            decay: DecayFunction? = nil) async throws -> [MemoryMatch] {
+                            decay: DecayFunction? = nil, decisionID: String? = nil) async throws -> [MemoryMatch] {
         guard nMatches > 0 else { return [] }
         let vector = try await vectors([situation])[0]
         let ticker = ticker ?? configuration.ticker
@@ -161,7 +163,7 @@ public final class AgentMemory: Sendable {
             ? .tickerThenGlobal(kTicker: nMatches, kGlobal: nMatches) : .global
         // The text goes along: a collection with lexical recall ranks by words and vectors together.
         let query = RecallQuery(vector: vector, k: nMatches, ticker: ticker, mode: mode, asOf: asOf ?? configuration.asOf,
-                                decay: decay, minSimilarity: configuration.minSimilarity, text: situation)
+                                decay: decay, minSimilarity: configuration.minSimilarity, text: situation, decisionID: decisionID)
         let results = try await engine.recall([query], in: collection)[0]
         return results.prefix(nMatches).map { result in
             MemoryMatch(matchedSituation: result.memory.situation, recommendation: result.memory.reflection,

@@ -79,6 +79,23 @@ func withLocalEngine<R>(_ body: (LocalMemoryEngine) async throws -> R) async thr
         }
     }
 
+    /// The researcher's recall for a decision is credited when the trader's decision is resolved.
+    @Test func lessonsShownToADecisionAreCreditedWhenItResolves() async throws {
+        try await withLocalEngine { engine in
+            let bull = AgentMemory(collection: "bull_memory", engine: engine, embedder: WordHashEmbedder())
+            let trader = AgentMemory(collection: "trader_memory", engine: engine, embedder: WordHashEmbedder())
+            let date = Date(timeIntervalSince1970: 1_704_067_200)
+            try await bull.addSituations([("price war margins compressing", "Sell into price wars."), ("cloud growth", "Buy cloud leaders.")])
+            let decision = AgentMemory.decisionID(ticker: "TSLA", date: date)
+            let shown = try await bull.getMemories("price war margins", nMatches: 1, decisionID: decision)
+            try await trader.storeDecision(ticker: "TSLA", date: date, decision: "SELL: margins compressing")
+            try await trader.updateWithOutcome(ticker: "TSLA", date: date, rawReturn: -0.08, holdingDays: 5, reflection: "Right call.")
+            let record = try #require(try engine.store.provenance(decisionID: decision))
+            #expect(record.shown.map(\.memoryID) == shown.map(\.id) && record.shown.first?.totalCredit == 0.08)
+            #expect(record.resolution?.collection == "trader_memory" && record.resolution?.action == "SELL")
+        }
+    }
+
     @Test func decisionLogLoop() async throws {
         try await withLocalEngine { engine in
             let memory = AgentMemory(collection: "invest_judge_memory", engine: engine, embedder: WordHashEmbedder())
