@@ -109,6 +109,8 @@ class FinancialSituationMemory:
         self.retrieval = settings.get("retrieval")
         self.embedder = resolve_embedder(settings.get("embedding"), self.client)
         self.strict = bool(settings.get("strict", False))
+        #: The decision this memory's recalls inform, when none is passed (set by the integration).
+        self.decision_id = None
         self._ready = False
 
     # -- collection -----------------------------------------------------------------------------
@@ -161,7 +163,7 @@ class FinancialSituationMemory:
             ticker = ticker or self.ticker
             # A query's decay would apply to every kind: with kind_decay the collection's settings rule.
             options = {"k": n_matches, "as_of": _iso(as_of or self.as_of), "decay": None if self.kind_decay else self.decay,
-                       "retrieval": self.retrieval, "decision_id": decision_id}
+                       "retrieval": self.retrieval, "decision_id": decision_id or self.decision_id}
             if ticker:
                 options.update(ticker=ticker, mode="ticker_then_global", k_ticker=n_matches, k_global=n_matches)
             vectors = self._vectors([current_situation])
@@ -172,7 +174,8 @@ class FinancialSituationMemory:
                 if error.code != "decision_resolved" or self.strict:
                     raise
                 # The decision was resolved already: recall all the same, unrecorded.
-                log.warning("get_memories(%s): decision %r is already resolved; this recall is not recorded", self.collection, decision_id)
+                log.warning("get_memories(%s): decision %r is already resolved; this recall is not recorded", self.collection,
+                            options["decision_id"])
                 options["decision_id"] = None
                 results = self.client.query(self.collection, vectors=vectors, texts=[current_situation], **options)[0]
         except Exception as error:  # the server, the embedder or anything else: never break the agent

@@ -102,7 +102,11 @@ SCRIPT = '''
 import json, sys
 import tradingagents.graph.trading_graph as tg
 import hindsight_memory.integrations.tradingagents as hindsight_ta
-installation = hindsight_ta.install(config={"server_url": sys.argv[1], "namespace": "standin"}, point_in_time=True)
+credit = len(sys.argv) > 3
+settings = {"server_url": sys.argv[1], "namespace": "standin"}
+if credit:
+    settings["credit"] = {"beta": 0.2, "scale": 0.05}
+installation = hindsight_ta.install(config=settings, point_in_time=True, credit_holding_days=5 if credit else None)
 graph = tg.TradingAgentsGraph(config={"memory_log_path": sys.argv[2]})
 report = {"generation": installation.generation, "replaced": installation.replaced}
 graph.propagate("NVDA", "2026-01-05")
@@ -111,6 +115,10 @@ if hasattr(graph, "reflect_and_remember"):
     restarted = tg.TradingAgentsGraph(config={})
     restarted.propagate("NVDA", "2026-01-12")
     report["recalled"] = restarted.past_recommendations
+    if credit:
+        restarted.reflect_and_remember(0.02)
+        report["provenance"] = restarted.bull_memory.provenance("decision:NVDA:2026-01-05")
+        report["second"] = restarted.bull_memory.provenance("decision:NVDA:2026-01-12")
     report["classes"] = sorted({type(m).__module__ for m in vars(restarted).values() if hasattr(m, "get_memories")})
 else:
     restarted = tg.TradingAgentsGraph(config={"memory_log_path": sys.argv[2]})
@@ -129,7 +137,7 @@ print(json.dumps(report))
 '''
 
 
-def run_generation(tmp_path, files, server_url):
+def run_generation(tmp_path, files, server_url, *extra):
     root = tmp_path / "standin"
     for path in PACKAGE_INITS:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +145,7 @@ def run_generation(tmp_path, files, server_url):
     for path, text in files.items():
         (root / path).write_text(textwrap.dedent(text), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), CLIENT]))
-    done = subprocess.run([sys.executable, "-c", SCRIPT, server_url, str(tmp_path / "memory" / "trading_memory.md")],
+    done = subprocess.run([sys.executable, "-c", SCRIPT, server_url, str(tmp_path / "memory" / "trading_memory.md"), *extra],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -153,6 +161,22 @@ def test_role_memory_generations(server, tmp_path, generation):
     # The restarted graph recalled the first round's lesson (written by reflect_and_remember).
     assert report["recalled"] == ["lesson: returns -0.04"]
     assert report["uninstalled"] is True
+
+
+def test_role_memories_credit_what_each_decision_recalled(server, tmp_path):
+    """With credit_holding_days, a propagate's recalls are its decision's provenance and
+    reflect_and_remember credits them: the second round recalled the first round's lesson, and the
+    decisions (SELL before a 4% fall, SELL before a 2% rise) credited what they were shown, known five sessions later."""
+    report = run_generation(tmp_path, GENERATIONS["v0.2 (BM25)"], server.url, "credit")
+    assert report["recalled"] == ["lesson: returns -0.04"]
+    first = report["provenance"]
+    assert first["resolution"]["action"] == "SELL" and first["resolution"]["credit"] == pytest.approx(0.04)
+    assert first["resolution"]["known_at"].startswith("2026-01-13") and first["shown"] == []  # nothing to recall yet
+    # The restart's decision (SELL, then +2%) recalled the first lesson and debited it.
+    second = report["second"]
+    assert second["resolution"]["credit"] == pytest.approx(-0.02) and second["resolution"]["known_at"].startswith("2026-01-20")
+    assert [s["memory"]["reflection"] for s in second["shown"]] == ["lesson: returns -0.04"]
+    assert second["shown"][0]["credit"] == pytest.approx(-0.02) and second["shown"][0]["factor"] < 1
 
 
 def test_decision_log_generation(server, tmp_path):

@@ -17,14 +17,25 @@ graph is built, with no framework file edited:
 
 ``point_in_time=True`` makes every read of a ``propagate(ticker, trade_date)`` call as of its trade
 date, so a back-test sees no outcome known later (TradingAgents' own log has no such guard).
+
+``credit_holding_days=N`` (role-memory generations) records what each role recalled during a
+``propagate(ticker, trade_date)`` as the provenance of decision ``decision:TICKER:DATE``, and has
+``reflect_and_remember(returns)`` credit those memories with the returns, signed by the decision's
+signal and known N trading sessions after the trade date (Monday to Friday counted, as the decision
+log counts them). Role memories configured with ``credit`` then rank them by it.
 """
 
 import functools
 import importlib
+import logging
 import sys
 
 from ..log import TradingMemoryLog as _HindsightLog
+from ..log import known_at as _known_at
+from ..errors import HindsightError
 from ..memory import FinancialSituationMemory as _HindsightMemory
+
+_log = logging.getLogger("hindsight")
 
 MEMORY_MODULE = "tradingagents.agents.utils.memory"
 GRAPH_MODULE = "tradingagents.graph.trading_graph"
@@ -61,7 +72,7 @@ def situation_of(state):
     return "\n\n".join(str(state.get(key) or "") for key in _REPORTS)
 
 
-def install(config=None, point_in_time=False):
+def install(config=None, point_in_time=False, credit_holding_days=None):
     """Replaces the memory classes of the importable TradingAgents with Hindsight's.
 
     ``config``: Hindsight settings (``server_url``, ``token``, ``namespace``, ``embedding``,
@@ -99,14 +110,22 @@ def install(config=None, point_in_time=False):
             if namespace.get(name) is theirs:
                 setattr(loaded, name, replacements[name])
                 replaced.append((module_name, name))
-    wrapped = _wrap_graph("TradingMemoryLog" in replacements, point_in_time)
+    if credit_holding_days is not None and (not isinstance(credit_holding_days, int) or credit_holding_days < 0):
+        raise ValueError("credit_holding_days is a whole number of trading sessions, not %r" % (credit_holding_days,))
+    wrapped = _wrap_graph("TradingMemoryLog" in replacements, point_in_time, credit_holding_days)
     _installed = Installation(_generation(module), sorted(replaced), originals, wrapped)
     return _installed
 
 
-def _wrap_graph(has_log, point_in_time):
-    """Gives the graph's log its situations and, with ``point_in_time``, sets reads as of each
-    propagate's trade date. Returns [(class, attribute, original)] to undo it."""
+def _role_memories(graph):
+    return [value for value in vars(graph).values() if isinstance(value, _HindsightMemory)]
+
+
+def _wrap_graph(has_log, point_in_time, credit_holding_days=None):
+    """Gives the graph's log its situations; with ``point_in_time`` sets reads as of each
+    propagate's trade date; with ``credit_holding_days`` records each propagate's recalls as its
+    decision's provenance and credits them on reflect_and_remember. Returns [(class, attribute,
+    original)] to undo it."""
     try:
         graph_module = importlib.import_module(GRAPH_MODULE)
     except ImportError:
@@ -127,18 +146,54 @@ def _wrap_graph(has_log, point_in_time):
 
         graph.__init__ = __init__
         wrapped.append((graph, "__init__", original_init))
-    if point_in_time:
+    if point_in_time or credit_holding_days is not None:
         original_propagate = graph.propagate
 
         @functools.wraps(original_propagate)
         def propagate(self, company_name, trade_date, *args, **kwargs):
-            for value in list(vars(self).values()):
-                if isinstance(value, (_HindsightLog, _HindsightMemory)):
-                    value.as_of = trade_date
-            return original_propagate(self, company_name, trade_date, *args, **kwargs)
+            if point_in_time:
+                for value in list(vars(self).values()):
+                    if isinstance(value, (_HindsightLog, _HindsightMemory)):
+                        value.as_of = trade_date
+            if credit_holding_days is None:
+                return original_propagate(self, company_name, trade_date, *args, **kwargs)
+            decision = _HindsightLog._base_id(company_name, trade_date)
+            memories = _role_memories(self)
+            for memory in memories:
+                memory.decision_id = decision
+            try:
+                result = original_propagate(self, company_name, trade_date, *args, **kwargs)
+            finally:
+                for memory in memories:
+                    memory.decision_id = None
+            signal = result[1] if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], str) else None
+            self._hindsight_decision = (decision, trade_date, signal)
+            return result
 
         graph.propagate = propagate
         wrapped.append((graph, "propagate", original_propagate))
+    original_reflect = getattr(graph, "reflect_and_remember", None)
+    if credit_holding_days is not None and original_reflect is not None:
+
+        @functools.wraps(original_reflect)
+        def reflect_and_remember(self, returns_losses, *args, **kwargs):
+            result = original_reflect(self, returns_losses, *args, **kwargs)
+            decision = getattr(self, "_hindsight_decision", None)
+            memories = _role_memories(self)
+            if decision is not None and memories:
+                self._hindsight_decision = None
+                name, trade_date, signal = decision
+                try:
+                    memories[0].credit_decision(name, float(returns_losses), action=signal,
+                                                known_at=_known_at(trade_date, credit_holding_days))
+                except HindsightError as error:  # e.g. a back-test run again on the same database: credited already
+                    if memories[0].strict:
+                        raise
+                    _log.warning("reflect_and_remember: decision %s was not credited: %s", name, error)
+            return result
+
+        graph.reflect_and_remember = reflect_and_remember
+        wrapped.append((graph, "reflect_and_remember", original_reflect))
     return wrapped
 
 
