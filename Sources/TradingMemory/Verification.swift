@@ -163,7 +163,9 @@ extension TradingMemoryStore {
                     }
                     return true
                 }
+                try verifyCredit(entry, existing: live.union(pending), reader, report: report)
             }
+            try verifyProvenance(collectionIDs: Set(entries.map(\.id)), reader, report: report)
             for graph in try reader.graphs() where !ownedGraphs.contains(graph.rawValue) {
                 report(nil, "orphan", "\(graph) belongs to no collection")
             }
