@@ -108,15 +108,30 @@ struct ShownRecord: Codable {
 }
 
 extension ShownRecord {
-    /// Calls `body` with each showing recorded for `decision`, in key order.
-    static func forEach<Mode>(of decision: String, in database: Database, _ txn: borrowing Transaction<Mode>,
-                              _ body: (ShownRecord) throws -> Void) throws {
+    /// Calls `body` with the value of each showing recorded for `decision`, in key order.
+    private static func forEachValue<Mode>(of decision: String, in database: Database, _ txn: borrowing Transaction<Mode>,
+                                           _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let prefix = Keys.shown(decision)
         try txn.forEach(in: database, from: prefix) { key, value in
             guard key.count == prefix.count + 8, memcmp(key.baseAddress!, prefix, prefix.count) == 0 else { return false }
-            try body(try Coding.decode(ShownRecord.self, from: value, what: "a showing of decision '\(decision.prefix(40))'"))
+            try body(value)
             return true
         }
+    }
+
+    /// Calls `body` with each showing recorded for `decision`, in key order.
+    static func forEach<Mode>(of decision: String, in database: Database, _ txn: borrowing Transaction<Mode>,
+                              _ body: (ShownRecord) throws -> Void) throws {
+        try forEachValue(of: decision, in: database, txn) { value in
+            try body(try Coding.decode(ShownRecord.self, from: value, what: "a showing of decision '\(decision.prefix(40))'"))
+        }
+    }
+
+    /// How many showings are recorded for `decision` (nothing decoded).
+    static func count<Mode>(of decision: String, in database: Database, _ txn: borrowing Transaction<Mode>) throws -> Int {
+        var count = 0
+        try forEachValue(of: decision, in: database, txn) { _ in count += 1 }
+        return count
     }
 }
 
@@ -192,17 +207,6 @@ extension TradingMemoryStore {
         }
     }
 
-    /// Records, in one write transaction, what the recalls carrying decision ids returned.
-    func recordShown(_ queries: [RecallQuery], _ answers: [[RecallResult]], collection: String) throws {
-        let recordedMs = Date().milliseconds
-        try write { writer, state in
-            let entry = try state.collection(collection, writer)
-            for (query, results) in zip(queries, answers) {
-                guard let decision = query.decisionID else { continue }
-                try state.recordShown(decision, results, asOfMs: query.asOf?.milliseconds, recordedMs: recordedMs, entry, writer)
-            }
-        }
-    }
 }
 
 /// Reads of the credit events of memories.
@@ -250,8 +254,7 @@ extension MemoryWriteState {
             throw TradingMemoryError.storage("the database has no provenance tables (open it for writing once to add them)")
         }
         if try writer.transaction.contains(Keys.decisionOutcome(decision), in: outcomes) { throw TradingMemoryError.decisionResolved(decision) }
-        var count = 0
-        try ShownRecord.forEach(of: decision, in: shownDB, writer.transaction) { _ in count += 1 }
+        var count = try ShownRecord.count(of: decision, in: shownDB, writer.transaction)
         for (rank, result) in results.enumerated() {
             let key = Keys.shown(decision, collection: entry.id, memory: result.memory.id.rawValue)
             if try writer.transaction.contains(key, in: shownDB) { continue }

@@ -222,28 +222,23 @@ struct RecallEngine {
             guard let row = attributes.element(id.rawValue).map(MemoryAttributes.init) else { return }
             scored.append(Scored(id: id.rawValue, similarity: similarity, score: scoring.score(similarity: similarity, row)))
         }
-        if let credit = context.credit, metadataConditions.isEmpty {
-            // Unsorted: a candidate whose largest factor cannot reach the k-th so far is skipped unread.
+        if metadataConditions.isEmpty {
+            // Unsorted: with credit, a candidate whose largest factor cannot reach the k-th so far is skipped unread.
             for candidate in scored {
-                guard let withCredit = try credited(candidate, top: top, k: k, credit, reader) else { continue }
+                guard let withCredit = try credited(candidate, top: top, k: k, context.credit, reader) else { continue }
                 insert(withCredit, into: &top, k: k)
             }
-        } else if let credit = context.credit {
-            // Best base score first: once even the largest factor cannot reach the k-th, nothing after can.
-            scored.sort { before($0, $1) }
-            for candidate in scored {
-                if top.count == k, credit.upperBound(candidate.score) < top[k - 1].score { break }
-                guard try passesMetadata(candidate.id, metadataConditions, reader),
-                      let withCredit = try credited(candidate, top: top, k: k, credit, reader) else { continue }
-                insert(withCredit, into: &top, k: k)
-            }
-        } else if metadataConditions.isEmpty {
-            for candidate in scored { insert(candidate, into: &top, k: k) }
         } else {
+            // Best base score first: a full top ends the scan, unless credit's largest factor could still
+            // lift the candidate past the k-th.
             scored.sort { before($0, $1) }
-            for candidate in scored where try passesMetadata(candidate.id, metadataConditions, reader) {
-                top.append(candidate)
-                if top.count == k { break }
+            for candidate in scored {
+                if top.count == k {
+                    guard let credit = context.credit, credit.upperBound(candidate.score) >= top[k - 1].score else { break }
+                }
+                guard try passesMetadata(candidate.id, metadataConditions, reader),
+                      let withCredit = try credited(candidate, top: top, k: k, context.credit, reader) else { continue }
+                insert(withCredit, into: &top, k: k)
             }
         }
         return top

@@ -389,7 +389,14 @@ public final class TradingMemoryStore: @unchecked Sendable {
     func recordProvenance(_ queries: [RecallQuery], _ answers: [[RecallResult]], collection: String) throws {
         guard queries.contains(where: { $0.decisionID != nil }) else { return }
         for id in queries.compactMap(\.decisionID) { try DecisionIDs.validate(id) }
-        do { try recordShown(queries, answers, collection: collection) } catch { throw TradingMemoryError.wrapping(error, collection: collection) }
+        let recordedMs = Date().milliseconds
+        try write { writer, state in
+            let entry = try state.collection(collection, writer)
+            for (query, results) in zip(queries, answers) {
+                guard let decision = query.decisionID else { continue }
+                try state.recordShown(decision, results, asOfMs: query.asOf?.milliseconds, recordedMs: recordedMs, entry, writer)
+            }
+        }
     }
 
     /// Runs `body` with a collection's ranking engine in one read transaction (one snapshot).
