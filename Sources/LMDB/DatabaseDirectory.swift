@@ -91,10 +91,12 @@ public struct DirectoryPreflight: Sendable {
         }
         guard isDirectory.boolValue else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
         let lockMissing = !files.fileExists(atPath: directory.lockFilePath)
-        guard files.fileExists(atPath: directory.dataFilePath) else {
-            let contents = (try? files.contentsOfDirectory(atPath: path)) ?? []
+        // One listing decides: a data file that appears between two looks (another process creating
+        // the database) is then checked like any other, never called missing.
+        let contents = Set((try? files.contentsOfDirectory(atPath: path)) ?? [])
+        guard contents.contains(DatabaseDirectory.dataFileName) else {
             // Only lock files: a database being created by another process, or one whose creation never got further.
-            let onlyLocks = Set(contents).isSubset(of: [DatabaseDirectory.lockFileName, DatabaseDirectory.directoryLockFileName])
+            let onlyLocks = contents.isSubset(of: [DatabaseDirectory.lockFileName, DatabaseDirectory.directoryLockFileName])
             if onlyLocks && create { return DirectoryPreflight(directory: directory, lockFileWasMissing: lockMissing) }
             throw .notADatabase(path: path, reason: contents.isEmpty ? "the directory is empty" : "it has no \(DatabaseDirectory.dataFileName)")
         }

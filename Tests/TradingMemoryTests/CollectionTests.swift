@@ -62,12 +62,18 @@ import TradingMemory
                         // The child's standard error goes to a file, so that a failure says why (a trap names its cause there).
                         dup2(open(directory + "/child-\(child).err", O_WRONLY | O_CREAT | O_TRUNC, 0o644), 2)
                         while !FileManager.default.fileExists(atPath: directory + "/start") { usleep(1_000) }
-                        let store = try TradingMemoryStore(path: directory + "/db")
-                        for _ in 0..<20 {
-                            try store.getOrCreateCollection("trader_memory", configuration: CollectionConfiguration(dimension: 8))
+                        // An error thrown from an exit test stops the child with SIGILL and no message: say it first.
+                        do {
+                            let store = try TradingMemoryStore(path: directory + "/db")
+                            for _ in 0..<20 {
+                                try store.getOrCreateCollection("trader_memory", configuration: CollectionConfiguration(dimension: 8))
+                            }
+                            try store.add([memory(child, vector: axis(child), time: epoch2022, id: "from-\(child)")], to: "trader_memory")
+                            store.close()
+                        } catch {
+                            FileHandle.standardError.write(Data("child \(child): \(error)\n".utf8))
+                            exit(1)
                         }
-                        try store.add([memory(child, vector: axis(child), time: epoch2022, id: "from-\(child)")], to: "trader_memory")
-                        store.close()
                     }
                 }
             }
