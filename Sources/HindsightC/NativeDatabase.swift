@@ -15,13 +15,14 @@ struct OpenOptions: Decodable, Sendable {
     var modelDir: String?
     var modelName: String?
     var longText: String?
+    var precision: String?
     var embeddingThreads: Int?
     var hashingDimension: Int?
     var calendarFiles: [String]?
 
     enum CodingKeys: String, CodingKey {
         case readOnly = "read_only", mapSizeMiB = "map_size_mib", embedder, modelDir = "model_dir", modelName = "model_name"
-        case longText = "long_text", embeddingThreads = "embedding_threads", hashingDimension = "hashing_dimension"
+        case longText = "long_text", precision, embeddingThreads = "embedding_threads", hashingDimension = "hashing_dimension"
         case calendarFiles = "calendar_files"
     }
 
@@ -53,10 +54,14 @@ struct OpenOptions: Decodable, Sendable {
             case "windows": policy = .windows(overlap: 64)
             case let other: throw APIError.badRequest("options: long_text is truncate or windows, not '\(other)'")
             }
+            guard let arithmetic = EmbeddingPrecision(rawValue: precision ?? "f32") else {
+                throw APIError.badRequest("options: precision is f32 or int8, not '\(precision ?? "")'")
+            }
             if let embeddingThreads, embeddingThreads < 1 { throw APIError.badRequest("options: embedding_threads must be at least 1") }
             let directory = ModelFetch.directory(modelDir)
             do {
-                return CachingEmbedder(try BertEmbedder(directory: directory, name: modelName, longText: policy, threads: embeddingThreads))
+                return CachingEmbedder(try BertEmbedder(directory: directory, name: modelName, longText: policy, threads: embeddingThreads,
+                                                                precision: arithmetic))
             } catch {
                 throw APIError(status: 422, code: "no_model",
                                message: "cannot load the local model in \(directory): \(error) (fetch it with `hindsight model fetch` or hindsight.fetch_model())")

@@ -97,3 +97,112 @@ import Testing
         }
     }
 }
+
+/// The int8 precision's integer product (qgemm.c) against a scalar reference of the same scheme:
+/// blocks of 32 k, each quantised symmetrically to [-127, 127] with its own scale.
+@Suite struct IntegerKernelTests {
+    static let kernels = ["avx512vnni", "portable"].compactMap(IntegerGemmKernel.init(named:))
+    static let block = 32
+
+    /// Quantises `values` block by block, as the C code does (round half to even).
+    static func quantize(_ values: ArraySlice<Float>) -> (values: [Int32], scales: [Float]) {
+        var quantized: [Int32] = [], scales: [Float] = []
+        for start in stride(from: values.startIndex, to: values.endIndex, by: block) {
+            let part = values[start..<min(values.endIndex, start + block)]
+            let largest = part.reduce(Float(0)) { max($0, abs($1)) }
+            let scale = largest > 0 ? largest / 127 : 1
+            let inverse = 1 / scale
+            quantized += part.map { Int32(min(127, max(-127, ($0 * inverse).rounded(.toNearestOrEven)))) }
+            scales.append(scale)
+        }
+        return (quantized, scales)
+    }
+
+    @Test func theBestIntegerKernelIsAvailable() {
+        #expect(Self.kernels.contains(IntegerGemmKernel.best))
+        #expect(IntegerGemmKernel(named: "portable") != nil)
+        #expect(IntegerGemmKernel(named: "no-such-kernel") == nil)
+    }
+
+    /// Shapes leave partial tiles in every dimension (6 rows, 32 columns, blocks of 32 k) and cross
+    /// the row blocking; the input starts 4 bytes past an alignment boundary with an odd row stride.
+    @Test(arguments: [(1, 1, 1), (7, 45, 19), (13, 32, 300), (250, 40, 101), (3, 100, 0), (25, 33, 1536)])
+    func productsMatchTheScalarReference(shape: (m: Int, n: Int, k: Int)) {
+        var random = SplitMix64(seed: UInt64(shape.m * 7_919 + shape.n * 104_729 + shape.k))
+        let (m, n, k) = shape
+        let ldx = k + 3, ldc = n + 5
+        // Activations with a few outliers, as after layer norm; weights Gaussian.
+        let x = (0..<(m * ldx + 1)).map { _ in random.nextGaussian() * (random.next() % 50 == 0 ? 8 : 1) }
+        let weight = (0..<(n * k)).map { _ in random.nextGaussian() / 10 }
+        let bias = (0..<n).map { _ in random.nextGaussian() }
+        let initial = (0..<(m * ldc)).map { _ in random.nextGaussian() }
+        let blocks = Int(hs_qgemm_blocks(Int32(k)))
+        #expect(blocks == (k + Self.block - 1) / Self.block)
+
+        let packed = AlignedBuffer<UInt8>(count: hs_qgemm_packed_bytes(Int32(n), Int32(k)))
+        let scales = FloatBuffer(count: hs_qgemm_scale_count(Int32(n), Int32(k)))
+        hs_qgemm_pack_weights(weight, k, Int32(n), Int32(k), packed.pointer, scales.pointer)
+        let weightRows = (0..<n).map { Self.quantize(weight[($0 * k)..<($0 * k + k)]) }
+        for j in 0..<n {
+            for g in 0..<blocks { #expect(scales.pointer[(j / 32) * blocks * 32 + g * 32 + j % 32] == weightRows[j].scales[g]) }
+        }
+
+        let stride = Int(hs_qgemm_row_bytes(Int32(k))) + 4, blockStride = blocks + 1
+        let quantized = AlignedBuffer<Int8>(count: max(1, m * stride))
+        let rowScales = FloatBuffer(count: max(1, m * blockStride)), offsets = AlignedBuffer<Int32>(count: max(1, m * blockStride))
+        // The input one float past 64-byte alignment: never aligned to a vector.
+        x.withUnsafeBufferPointer { buffer in
+            hs_qgemm_quantize_rows(buffer.baseAddress! + 1, ldx, Int32(m), Int32(k), quantized.pointer, stride, rowScales.pointer,
+                                   offsets.pointer, blockStride)
+        }
+        let rows = (0..<m).map { Self.quantize(x[(1 + $0 * ldx)..<(1 + $0 * ldx + k)]) }
+        for i in 0..<m {
+            let bytes = (0..<Int(hs_qgemm_row_bytes(Int32(k)))).map { Int32(quantized.pointer[i * stride + $0]) }
+            #expect(bytes == rows[i].values + Array(repeating: 0, count: bytes.count - k), "row \(i)")
+            for g in 0..<blocks {
+                #expect(rowScales.pointer[i * blockStride + g] == rows[i].scales[g])
+                let sum = rows[i].values[(g * Self.block)..<min(k, (g + 1) * Self.block)].reduce(0, +)
+                #expect(offsets.pointer[i * blockStride + g] == 128 * sum)
+            }
+        }
+
+        var outputs: [[Float]] = []
+        for kernel in Self.kernels {
+            for accumulate in [false, true] {
+                var c = initial
+                hs_qgemm(kernel.handle, Int32(m), Int32(n), Int32(k), quantized.pointer, stride, rowScales.pointer, offsets.pointer,
+                         blockStride, packed.pointer, scales.pointer, bias, accumulate ? 1 : 0, &c, ldc)
+                var worst = 0.0, error = 0.0, size = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        // The scheme: exact integers per block, then scaled and summed in double.
+                        var expected = Double(bias[j]) + (accumulate ? Double(initial[i * ldc + j]) : 0), magnitude = abs(expected)
+                        for g in 0..<blocks {
+                            var dot: Int64 = 0
+                            for q in (g * Self.block)..<min(k, (g + 1) * Self.block) {
+                                dot += Int64(rows[i].values[q]) * Int64(weightRows[j].values[q])
+                            }
+                            let term = Double(rows[i].scales[g]) * Double(weightRows[j].scales[g]) * Double(dot)
+                            expected += term
+                            magnitude += abs(term)
+                        }
+                        worst = max(worst, abs(expected - Double(c[i * ldc + j])) / max(1, magnitude))
+                        // And how far the scheme is from the float product.
+                        var exact = Double(bias[j]) + (accumulate ? Double(initial[i * ldc + j]) : 0)
+                        for q in 0..<k { exact += Double(x[1 + i * ldx + q]) * Double(weight[j * k + q]) }
+                        error += (exact - Double(c[i * ldc + j])) * (exact - Double(c[i * ldc + j]))
+                        size += exact * exact
+                    }
+                    for j in n..<ldc where c[i * ldc + j] != initial[i * ldc + j] { worst = .infinity }
+                }
+                #expect(worst <= 1e-5, "\(kernel.name) \(shape) accumulate \(accumulate)")
+                #expect(size == 0 || (error / size).squareRoot() <= 0.02, "\(kernel.name) \(shape): relative error \((error / max(size, 1e-30)).squareRoot())")
+                outputs.append(c)
+            }
+        }
+        // The kernels return the same numbers (the block sums are exact; only float rounding differs).
+        if outputs.count == 4 {
+            #expect(zip(outputs[0], outputs[2]).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+        }
+    }
+}

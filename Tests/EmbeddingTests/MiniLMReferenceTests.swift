@@ -39,6 +39,27 @@ struct MiniLMReferenceTests {
         }
     }
 
+    /// int8 (both integer kernels) against the f32 reference vectors of every fixture text.
+    @Test(arguments: ["avx512vnni", "portable"])
+    func int8EmbeddingsStayCloseToTheReference(kernel: String) async throws {
+        guard let integer = IntegerGemmKernel(named: kernel) else { return }  // this CPU lacks VNNI
+        let embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .int8,
+                                        integerKernel: integer)
+        #expect(embedder.precision == .int8 && embedder.kernel.hasPrefix(kernel + "+"))
+        let items = try Fixtures.allItems()
+        let vectors = try await embedder.embed(items.map(\.text))
+        var lowest = 1.0
+        for (item, vector) in zip(items, vectors) {
+            let similarity = Double(cosine(vector, item.embedding))
+            lowest = min(lowest, similarity)
+            #expect(similarity >= Self.int8Floor, "\(kernel): \(item.text.prefix(60))")
+        }
+        print("int8 \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
+    }
+
+    /// The least cosine an int8 vector keeps to the f32 reference (measured: see docs/benchmarks.md).
+    static let int8Floor = 0.998
+
     @Test func publishedSimilaritiesOfTheModelCard() throws {
         let embedder = try #require(ReferenceModel.embedder)
         let v = embedder.embedSynchronously(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])

@@ -222,6 +222,55 @@ struct TinyBert {
     }
 }
 
+/// The tiny model at int8: every integer kernel, names, windows, and the fallback when VNNI is forced off.
+@Suite struct TinyBertInt8Tests {
+    @Test func int8VectorsStayCloseToTheNaiveReferenceOnEveryIntegerKernel() throws {
+        let model = TinyBert(seed: 7)
+        try withTemporaryDirectory { directory in
+            try model.write(to: directory + "/tiny-bert", pooling: "mean")
+            let texts = ["The stock rose!", "央行 cut rates.", "a bank", "", "Café markets fell",
+                         Array(repeating: "the stock rose", count: 10).joined(separator: " ")]
+            var outputs: [[[Float]]] = []
+            for name in ["avx512vnni", "portable"] {
+                guard let integer = IntegerGemmKernel(named: name) else { continue }
+                let embedder = try BertEmbedder(directory: directory + "/tiny-bert", threads: 2, kernel: .best, precision: .int8,
+                                                integerKernel: integer)
+                #expect(embedder.precision == .int8 && embedder.model == "tiny-bert+int8")
+                let vectors = embedder.embedSynchronously(texts)
+                for (text, vector) in zip(texts, vectors) {
+                    let reference = model.referenceVector(ids: embedder.tokenize(text), pooling: "mean")
+                    #expect(cosine(vector, reference) >= 0.995, "\(name): \(text.prefix(30)) \(cosine(vector, reference))")
+                }
+                outputs.append(vectors)
+                // The recorded name leads back to this precision; an f32 collection's name does not.
+                #expect(embedder.variant(forModel: "tiny-bert+int8") === embedder)
+                #expect(embedder.variant(forModel: "tiny-bert+int8+windows(overlap:4)")?.longText == .windows(overlap: 4))
+                #expect(embedder.variant(forModel: "tiny-bert") == nil)
+            }
+            if outputs.count == 2 {
+                for (a, b) in zip(outputs[0], outputs[1]) { #expect(maxAbsoluteDifference(a, b) <= 1e-5) }
+            }
+            let f32 = try BertEmbedder(directory: directory + "/tiny-bert")
+            #expect(f32.variant(forModel: "tiny-bert+int8") == nil)
+        }
+    }
+
+    @Test func forcingVNNIOffFallsBackToThePortableKernel() async {
+        await #expect(processExitsWith: .success) {
+            setenv("HINDSIGHT_DISABLE_VNNI", "1", 1)
+            guard IntegerGemmKernel.best.name == "portable" else { exit(1) }
+            let model = TinyBert(seed: 2)
+            let directory = NSTemporaryDirectory() + "tiny-bert-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            guard (try? model.write(to: directory)) != nil,
+                  let embedder = try? BertEmbedder(directory: directory, precision: .int8) else { exit(2) }
+            guard embedder.kernel.hasPrefix("portable+") else { exit(3) }
+            let vector = embedder.embedSynchronously(["the stock rose"])[0]
+            guard cosine(vector, model.referenceVector(ids: embedder.tokenize("the stock rose"))) >= 0.995 else { exit(4) }
+        }
+    }
+}
+
 @Suite struct LongTextPolicyTests {
     @Test func namesRoundTrip() {
         for policy in [LongTextPolicy.truncate, .windows(overlap: 0), .windows(overlap: 64)] {

@@ -31,9 +31,10 @@ extension Hindsight {
                 guard let gemm = GemmKernel(named: name) else { throw ValidationError("this CPU cannot run the \(name) kernel.") }
                 return gemm
             }
+            let arithmetic = try model.arithmetic()
             let loadStart = DispatchTime.now()
-            let base = try gemm.map { try BertEmbedder(directory: model.directory, longText: try model.policy(), kernel: $0) }
-                ?? model.load()
+            let base = try BertEmbedder(directory: model.directory, name: model.modelName, longText: try model.policy(), threads: model.embeddingThreads,
+                                        kernel: gemm ?? .best, precision: arithmetic)
             let loadSeconds = seconds(since: loadStart)
             let pieces = texts.map { base.tokenize($0).count }
             _ = base.embedSynchronously(Array(texts.prefix(4)))  // warm-up: first-touch of the mapped weights
@@ -57,7 +58,7 @@ extension Hindsight {
                              "latency_ms_p90": percentile(latencies, 0.9)])
             }
             let report: [String: Any] = [
-                "engine": "hindsight", "model": base.model, "kernel": base.kernel, "texts": texts.count,
+                "engine": "hindsight", "model": base.model, "kernel": base.kernel, "precision": base.precision.rawValue, "texts": texts.count,
                 "pieces_median": median(pieces.map(Double.init)), "load_seconds": loadSeconds, "runs": rows,
             ]
             if json {

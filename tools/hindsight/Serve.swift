@@ -119,6 +119,15 @@ struct LocalModelOptions: ParsableArguments {
     var windowOverlap: Int = 64
     @Option(name: .customLong("embedding-threads"), help: "Threads one embedding call may use (default: all cores).")
     var embeddingThreads: Int?
+    @Option(help: "Arithmetic of the model's dense layers: f32 (the reference) or int8 (faster; collections record it as a +int8 model).")
+    var precision: String = "f32"
+
+    func arithmetic() throws -> EmbeddingPrecision {
+        guard let value = EmbeddingPrecision(rawValue: precision) else {
+            throw ValidationError("--precision takes \(EmbeddingPrecision.allCases.map(\.rawValue).joined(separator: " or ")).")
+        }
+        return value
+    }
 
     /// The model directory: --model-dir, $HINDSIGHT_MODEL_DIR, or ./models/all-MiniLM-L6-v2.
     var directory: String { Self.directory(modelDir) }
@@ -138,6 +147,7 @@ struct LocalModelOptions: ParsableArguments {
 
     func load() throws -> BertEmbedder {
         if let embeddingThreads, embeddingThreads < 1 { throw ValidationError("--embedding-threads must be at least 1.") }
-        return try BertEmbedder(directory: directory, name: modelName, longText: try policy(), threads: embeddingThreads)
+        return try BertEmbedder(directory: directory, name: modelName, longText: try policy(), threads: embeddingThreads,
+                                precision: try arithmetic())
     }
 }

@@ -6,6 +6,7 @@
 #define HINDSIGHT_CTRANSFORMER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,50 @@ void hs_gemm_pack(const hs_gemm_kernel *kernel, const float *b, size_t ldb, int 
 /// `bias` may be NULL.
 void hs_gemm(const hs_gemm_kernel *kernel, int m, int n, int k, float alpha, const float *a, size_t lda,
              const float *packed, const float *bias, int accumulate, float *c, size_t ldc);
+
+/// An integer matrix-product kernel (the embedder's `int8` precision: blocks of 32 k with a scale
+/// each, for weights and activations; see qgemm.c). Packed weights and quantised rows have one
+/// layout for every integer kernel.
+typedef struct hs_qgemm_kernel hs_qgemm_kernel;
+
+/// The fastest integer kernel this CPU runs ("avx512vnni" or "portable").
+const hs_qgemm_kernel *hs_qgemm_best_kernel(void);
+
+/// The integer kernel named `name`, or NULL when this CPU cannot run it.
+const hs_qgemm_kernel *hs_qgemm_named_kernel(const char *name);
+
+/// The integer kernel's name.
+const char *hs_qgemm_kernel_name(const hs_qgemm_kernel *kernel);
+
+/// The quantisation blocks of `k` values (32 each, the last one padded).
+size_t hs_qgemm_blocks(int k);
+
+/// The bytes of one quantised row of `k` values (whole blocks).
+size_t hs_qgemm_row_bytes(int k);
+
+/// The bytes of `n` packed weight rows of `k` values.
+size_t hs_qgemm_packed_bytes(int n, int k);
+
+/// The floats of the block scales of `n` packed weight rows of `k` values.
+size_t hs_qgemm_scale_count(int n, int k);
+
+/// Quantises a linear layer's weight (`n` rows of `k` floats, row stride `ldw`: PyTorch's layout)
+/// per output channel and block: `packed` receives `hs_qgemm_packed_bytes(n, k)` bytes, `scales`
+/// `hs_qgemm_scale_count(n, k)` floats.
+void hs_qgemm_pack_weights(const float *w, size_t ldw, int n, int k, uint8_t *packed, float *scales);
+
+/// Quantises `m` rows of `k` floats (row stride `ldx`) per row and block: `out` receives `m` rows
+/// of `hs_qgemm_row_bytes(k)` bytes (row stride `ldo`); `scales` and `offsets` one value per row and
+/// block (row stride `lds` >= `hs_qgemm_blocks(k)`): the block's scale and 128 x the sum of its values.
+void hs_qgemm_quantize_rows(const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo, float *scales,
+                            int32_t *offsets, size_t lds);
+
+/// C = dequantised(A W^T) (+ bias on every row) (+ C when `accumulate` is non-zero): A is `m` rows
+/// quantised by `hs_qgemm_quantize_rows` (strides `lda`, `lds`), W `n` x `k` packed by
+/// `hs_qgemm_pack_weights`, C is `m` x `n` (row stride `ldc`); `bias` may be NULL.
+void hs_qgemm(const hs_qgemm_kernel *kernel, int m, int n, int k, const int8_t *a, size_t lda, const float *a_scales,
+              const int32_t *a_offsets, size_t lds, const uint8_t *packed, const float *w_scales, const float *bias,
+              int accumulate, float *c, size_t ldc);
 
 /// Layer normalisation of `rows` rows of `n` floats (stride `n`), in place:
 /// x = (x - mean) / sqrt(var + eps) * gamma + beta.

@@ -1,5 +1,6 @@
 import CTransformer
 import Dispatch
+import Foundation
 
 /// A matrix-product kernel of CTransformer (AVX-512, AVX2+FMA or portable C).
 package struct GemmKernel: @unchecked Sendable, Hashable {
@@ -20,29 +21,87 @@ package struct GemmKernel: @unchecked Sendable, Hashable {
     package var name: String { String(cString: hs_gemm_kernel_name(handle)) }
 }
 
-/// A linear layer y = x Wᵀ + b with W packed for `hs_gemm`.
+/// An integer matrix-product kernel of CTransformer (AVX-512 VNNI or portable C), for ``EmbeddingPrecision/int8``.
+package struct IntegerGemmKernel: @unchecked Sendable, Hashable {
+    // Sendable: `handle` names a static, immutable table of C function pointers.
+    let handle: OpaquePointer
+
+    /// The fastest integer kernel this CPU runs (the portable one when `HINDSIGHT_DISABLE_VNNI` is set).
+    package static var best: IntegerGemmKernel {
+        if ProcessInfo.processInfo.environment["HINDSIGHT_DISABLE_VNNI"] != nil, let portable = IntegerGemmKernel(named: "portable") {
+            return portable
+        }
+        return IntegerGemmKernel(handle: hs_qgemm_best_kernel())
+    }
+
+    /// The kernel named `name` ("avx512vnni", "portable"), or nil when this CPU cannot run it.
+    package init?(named name: String) {
+        guard let handle = hs_qgemm_named_kernel(name) else { return nil }
+        self.handle = handle
+    }
+
+    private init(handle: OpaquePointer) { self.handle = handle }
+
+    package var name: String { String(cString: hs_qgemm_kernel_name(handle)) }
+}
+
+/// Where an int8 linear layer writes its quantised input rows (`stride` bytes per row) and their
+/// blocks' scales and offsets (`blockStride` per row), for the rows one worker owns.
+struct QuantizedRows {
+    let bytes: UnsafeMutablePointer<Int8>
+    let stride: Int
+    let scales: UnsafeMutablePointer<Float>
+    let offsets: UnsafeMutablePointer<Int32>
+    let blockStride: Int
+}
+
+/// A linear layer y = x Wᵀ + b with W packed for `hs_gemm` (f32) or quantised for `hs_qgemm` (int8).
 struct PackedLinear: @unchecked Sendable {
     // Sendable: the packed weights and bias are written once while loading, then only read.
-    let kernel: GemmKernel
+    enum Weights {
+        case float(GemmKernel, FloatBuffer)
+        /// Weights quantised per output channel and block of 32 inputs (stored + 128), with the blocks' scales.
+        case int8(IntegerGemmKernel, AlignedBuffer<UInt8>, scales: FloatBuffer)
+    }
+
     let inputs: Int
     let outputs: Int
-    let packed: FloatBuffer
+    let weights: Weights
     let bias: FloatBuffer
 
-    /// Packs `weight` (`outputs` rows of `inputs` floats, PyTorch's layout) and copies `bias`.
-    init(kernel: GemmKernel, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inputs: Int, outputs: Int) {
-        self.kernel = kernel
+    /// Packs `weight` (`outputs` rows of `inputs` floats, PyTorch's layout) for `precision` and copies `bias`.
+    init(kernel: GemmKernel, integerKernel: IntegerGemmKernel, precision: EmbeddingPrecision,
+         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inputs: Int, outputs: Int) {
         self.inputs = inputs
         self.outputs = outputs
-        packed = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(outputs), Int32(inputs)))
-        hs_gemm_pack_transposed(kernel.handle, weight, inputs, Int32(outputs), Int32(inputs), packed.pointer)
+        switch precision {
+        case .f32:
+            let packed = FloatBuffer(count: hs_gemm_packed_count(kernel.handle, Int32(outputs), Int32(inputs)))
+            hs_gemm_pack_transposed(kernel.handle, weight, inputs, Int32(outputs), Int32(inputs), packed.pointer)
+            weights = .float(kernel, packed)
+        case .int8:
+            let packed = AlignedBuffer<UInt8>(count: hs_qgemm_packed_bytes(Int32(outputs), Int32(inputs)))
+            let scales = FloatBuffer(count: hs_qgemm_scale_count(Int32(outputs), Int32(inputs)))
+            hs_qgemm_pack_weights(weight, inputs, Int32(outputs), Int32(inputs), packed.pointer, scales.pointer)
+            weights = .int8(integerKernel, packed, scales: scales)
+        }
         self.bias = FloatBuffer(copying: bias, count: outputs)
     }
 
-    /// output[r] = input[r] Wᵀ + b (+ output[r] when `accumulate`), for `rows` rows.
-    func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        hs_gemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), 1, input, inputs, packed.pointer, bias.pointer, accumulate ? 1 : 0,
-                output, outputs)
+    /// output[r] = input[r] Wᵀ + b (+ output[r] when `accumulate`), for `rows` rows; an int8 layer
+    /// quantises the rows into `scratch` first.
+    func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+               scratch: QuantizedRows) {
+        switch weights {
+        case .float(let kernel, let packed):
+            hs_gemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), 1, input, inputs, packed.pointer, bias.pointer,
+                    accumulate ? 1 : 0, output, outputs)
+        case .int8(let kernel, let packed, let scales):
+            hs_qgemm_quantize_rows(input, inputs, Int32(rows), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales, scratch.offsets,
+                                   scratch.blockStride)
+            hs_qgemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales,
+                     scratch.offsets, scratch.blockStride, packed.pointer, scales.pointer, bias.pointer, accumulate ? 1 : 0, output, outputs)
+        }
     }
 }
 
@@ -71,17 +130,24 @@ final class BertWeights: Sendable {
     }
 
     let configuration: BertConfiguration
-    /// The matrix-product kernel the weights are packed for.
+    /// The matrix-product kernel of attention (and of the dense layers in f32).
     let kernel: GemmKernel
+    /// The arithmetic of the dense layers.
+    let precision: EmbeddingPrecision
+    /// The integer kernel of the dense layers in int8.
+    let integerKernel: IntegerGemmKernel
     let wordEmbeddings: FloatStorage
     let positionEmbeddings: FloatBuffer
     let tokenTypeEmbedding: FloatBuffer  // row 0: every token is of type 0
     let embeddingNorm: LayerNorm
     let layers: [Layer]
 
-    init(file: SafeTensorsFile, configuration c: BertConfiguration, kernel: GemmKernel = .best) throws(EmbeddingError) {
+    init(file: SafeTensorsFile, configuration c: BertConfiguration, kernel: GemmKernel = .best, precision: EmbeddingPrecision = .f32,
+         integerKernel: IntegerGemmKernel = .best) throws(EmbeddingError) {
         configuration = c
         self.kernel = kernel
+        self.precision = precision
+        self.integerKernel = integerKernel
         let h = c.hiddenSize
         func vector(_ name: String, _ count: Int) throws(EmbeddingError) -> FloatBuffer {
             let storage = try file.floats(name, shape: [count])
@@ -93,7 +159,8 @@ final class BertWeights: Sendable {
         func linear(_ prefix: String, inputs: Int, outputs: Int) throws(EmbeddingError) -> PackedLinear {
             let weight = try file.floats(prefix + ".weight", shape: [outputs, inputs])
             let bias = try file.floats(prefix + ".bias", shape: [outputs])
-            return PackedLinear(kernel: kernel, weight: weight.pointer, bias: bias.pointer, inputs: inputs, outputs: outputs)
+            return PackedLinear(kernel: kernel, integerKernel: integerKernel, precision: precision, weight: weight.pointer, bias: bias.pointer,
+                                inputs: inputs, outputs: outputs)
         }
         wordEmbeddings = try file.floats("embeddings.word_embeddings.weight", shape: [c.vocabularySize, h])
         positionEmbeddings = FloatBuffer(copying: try file.floats("embeddings.position_embeddings.weight", shape: [c.maxPositions, h]).pointer,
@@ -114,7 +181,8 @@ final class BertWeights: Sendable {
                 (fusedBias.pointer + part * h).update(from: bias.pointer, count: h)
             }
             layers.append(Layer(
-                attention: PackedLinear(kernel: kernel, weight: fusedWeight.pointer, bias: fusedBias.pointer, inputs: h, outputs: 3 * h),
+                attention: PackedLinear(kernel: kernel, integerKernel: integerKernel, precision: precision, weight: fusedWeight.pointer,
+                                        bias: fusedBias.pointer, inputs: h, outputs: 3 * h),
                 attentionOutput: try linear(prefix + "attention.output.dense", inputs: h, outputs: h),
                 attentionNorm: try norm(prefix + "attention.output.LayerNorm"),
                 intermediate: try linear(prefix + "intermediate.dense", inputs: h, outputs: c.intermediateSize),
@@ -143,6 +211,13 @@ final class EncoderWorkspace: @unchecked Sendable {
     private(set) var projections = FloatBuffer(count: 0)   // tokens x 3h
     private(set) var context = FloatBuffer(count: 0)       // tokens x h
     private(set) var intermediate = FloatBuffer(count: 0)  // tokens x intermediate
+    /// The int8 precision's quantised input rows (tokens x ``quantizedStride`` bytes) and their
+    /// blocks' scales and offsets (tokens x ``blockStride``).
+    private(set) var quantized = AlignedBuffer<Int8>(count: 0)
+    private(set) var quantizedScales = FloatBuffer(count: 0)
+    private(set) var quantizedOffsets = AlignedBuffer<Int32>(count: 0)
+    private(set) var quantizedStride = 0
+    private(set) var blockStride = 0
     private(set) var attention: [AttentionScratch] = []
 
     func reserve(tokens: Int, longest: Int, workers: Int, configuration c: BertConfiguration, kernel: GemmKernel) {
@@ -152,6 +227,12 @@ final class EncoderWorkspace: @unchecked Sendable {
             projections = FloatBuffer(count: tokens * 3 * c.hiddenSize)
             context = FloatBuffer(count: tokens * c.hiddenSize)
             intermediate = FloatBuffer(count: tokens * c.intermediateSize)
+            let widest = Int32(max(c.hiddenSize, c.intermediateSize))
+            quantizedStride = hs_qgemm_row_bytes(widest)
+            blockStride = hs_qgemm_blocks(widest)
+            quantized = AlignedBuffer<Int8>(count: tokens * quantizedStride)
+            quantizedScales = FloatBuffer(count: tokens * blockStride)
+            quantizedOffsets = AlignedBuffer<Int32>(count: tokens * blockStride)
         }
         while attention.count < workers { attention.append(AttentionScratch()) }
         if longest > lengthCapacity { lengthCapacity = longest }
@@ -212,11 +293,19 @@ struct BertEncoder: Sendable {
         let contexts = workspace.context, intermediate = workspace.intermediate
         let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let attention = workspace.attention
+        let quantized = workspace.quantized, quantizedScales = workspace.quantizedScales, quantizedOffsets = workspace.quantizedOffsets
+        let quantizedStride = workspace.quantizedStride, blockStride = workspace.blockStride
+        // Each worker quantises its own rows (int8), into its own rows of the scratch.
+        @Sendable func scratch(_ range: Range<Int>) -> QuantizedRows {
+            QuantizedRows(bytes: quantized.pointer + range.lowerBound * quantizedStride, stride: quantizedStride,
+                          scales: quantizedScales.pointer + range.lowerBound * blockStride,
+                          offsets: quantizedOffsets.pointer + range.lowerBound * blockStride, blockStride: blockStride)
+        }
         for layer in weights.layers {
             inParallel { worker in
                 let range = rows(worker)
                 let x = hidden.pointer, qkv = projections.pointer
-                layer.attention.apply(x + range.lowerBound * h, rows: range.count, into: qkv + range.lowerBound * 3 * h)
+                layer.attention.apply(x + range.lowerBound * h, rows: range.count, into: qkv + range.lowerBound * 3 * h, scratch: scratch(range))
             }
             // Attention, one (sequence, head) at a time; worker w takes items w, w + workers, …
             inParallel { worker in
@@ -245,11 +334,12 @@ struct BertEncoder: Sendable {
                 let range = rows(worker)
                 let x = hidden.pointer, context = contexts.pointer, inner = intermediate.pointer
                 let xRows = x + range.lowerBound * h, innerRows = inner + range.lowerBound * intermediateSize
-                layer.attentionOutput.apply(context + range.lowerBound * h, rows: range.count, into: xRows, accumulate: true)
+                let rowsScratch = scratch(range)
+                layer.attentionOutput.apply(context + range.lowerBound * h, rows: range.count, into: xRows, accumulate: true, scratch: rowsScratch)
                 layer.attentionNorm.apply(xRows, rows: range.count)
-                layer.intermediate.apply(xRows, rows: range.count, into: innerRows)
+                layer.intermediate.apply(xRows, rows: range.count, into: innerRows, scratch: rowsScratch)
                 hs_gelu(innerRows, range.count * intermediateSize)
-                layer.output.apply(innerRows, rows: range.count, into: xRows, accumulate: true)
+                layer.output.apply(innerRows, rows: range.count, into: xRows, accumulate: true, scratch: rowsScratch)
                 layer.outputNorm.apply(xRows, rows: range.count)
             }
         }

@@ -179,18 +179,21 @@ package enum FloatStorage: @unchecked Sendable {
     package var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 
-/// A zero-initialised, 64-byte-aligned buffer of floats that lives as long as this object.
-package final class FloatBuffer: @unchecked Sendable {
-    // Sendable: the pointer never changes; whoever writes the floats (a loader, one forward pass)
+/// A zero-initialised, 64-byte-aligned buffer of numbers that lives as long as this object.
+package final class AlignedBuffer<Element: BitwiseCopyable & Numeric>: @unchecked Sendable {
+    // Sendable: the pointer never changes; whoever writes the elements (a loader, one forward pass)
     // does so before sharing them or from threads that own disjoint ranges.
-    package let pointer: UnsafeMutablePointer<Float>
+    package let pointer: UnsafeMutablePointer<Element>
     package let count: Int
 
     package init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.initializeMemory(as: Float.self, repeating: 0, count: max(1, count))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Element>.stride, alignment: 64)
+        pointer = raw.initializeMemory(as: Element.self, repeating: 0, count: max(1, count))
     }
 
     deinit { pointer.deallocate() }
 }
+
+/// The floats of weights and activations.
+package typealias FloatBuffer = AlignedBuffer<Float>

@@ -36,6 +36,7 @@ const char *hindsight_version(void);
  *                                ./models/all-MiniLM-L6-v2)
  *   "model_name": string         local: the name collections record (default: the directory's)
  *   "long_text": "truncate" | "windows"        local: texts past the model's length
+ *   "precision": "f32" | "int8"  local: arithmetic of the dense layers (default f32; docs/embedding.md)
  *   "embedding_threads": int     local: threads one embedding call may use (default: all cores)
  *   "hashing_dimension": int     hashing: the dimension (default 384)
  *   "calendar_files": [string]   exchange calendars to load beside the built-in XNYS and XSHG

@@ -15,15 +15,17 @@ def client_for(settings, default_path=None):
         return HindsightClient(url, settings.get("token") or os.environ.get("HINDSIGHT_TOKEN"), timeout=settings.get("timeout", 30.0))
     path = settings.get("path") or settings.get("hindsight_path") or os.environ.get("HINDSIGHT_PATH") or default_path
     return connect(path, embedder=settings.get("embedder"), model_dir=settings.get("model_dir"),
-                   calendar_files=settings.get("calendar_files"))
+                   calendar_files=settings.get("calendar_files"), precision=settings.get("embedding_precision"))
 
 
-def connect(path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False, calendar_files=None):
+def connect(path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False, calendar_files=None, precision=None):
     """A client of the database directory ``path`` in this process (no server): the same methods as
     over HTTP. ``embedder``: ``"local"`` (all-MiniLM-L6-v2 from ``model_dir``; the default when that
     model is found), ``"hashing"`` (for tests and demos) or ``"none"`` (callers send vectors).
     ``calendar_files``: exchange calendars (JSON files) to load beside the built-in XNYS and XSHG, for
-    decay counted in trading sessions. Every client of one directory in a process shares one handle;
+    decay counted in trading sessions. ``precision``: the local model's arithmetic, ``"f32"`` (default)
+    or ``"int8"`` (faster; collections record it as a ``+int8`` model). Every client of one directory in a process shares one handle;
     other processes may open it too."""
     return HindsightClient(transport=NativeTransport(path, embedder=embedder, model_dir=model_dir,
-                                                     map_size_mib=map_size_mib, read_only=read_only, calendar_files=calendar_files))
+                                                     map_size_mib=map_size_mib, read_only=read_only, calendar_files=calendar_files,
+                                                     precision=precision))

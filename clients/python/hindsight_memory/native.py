@@ -187,7 +187,8 @@ def fetch_model(directory=None):
 class NativeTransport:
     """Answers the client's requests with the engine in this process."""
 
-    def __init__(self, path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False, calendar_files=None):
+    def __init__(self, path=None, embedder=None, model_dir=None, map_size_mib=None, read_only=False, calendar_files=None,
+                 precision=None):
         self.path = path or os.environ.get("HINDSIGHT_PATH") or DEFAULT_PATH
         options = {}
         if embedder is None:
@@ -196,6 +197,8 @@ class NativeTransport:
         options["embedder"] = embedder
         if embedder == "local":
             options["model_dir"] = model_directory(model_dir)
+            if precision:
+                options["precision"] = precision
         if map_size_mib:
             options["map_size_mib"] = int(map_size_mib)
         if read_only:

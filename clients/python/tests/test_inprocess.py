@@ -245,6 +245,29 @@ def test_the_local_model_runs_in_process(tmp_path):
     memory.client.close()
 
 
+def test_the_local_model_at_int8_is_recorded_as_such(tmp_path):
+    """``embedding_precision: "int8"``: a faster embedder whose collections record a ``+int8`` model;
+    its vectors stay close to f32's, and a bad precision is refused when the database opens."""
+    from conftest import MODEL_DIR
+
+    if not os.path.exists(os.path.join(MODEL_DIR, "model.safetensors")):
+        pytest.skip("the reference model is absent: fetch it with hindsight_memory.fetch_model() or `hindsight model fetch`")
+    with pytest.raises(hindsight.HindsightError) as refused:
+        hindsight.connect(str(tmp_path / "bad"), embedder="local", model_dir=MODEL_DIR, precision="int4").embedder()
+    assert "precision is f32 or int8" in str(refused.value)
+    exact = hindsight.connect(str(tmp_path / "f32"), embedder="local", model_dir=MODEL_DIR)
+    fast = FinancialSituationMemory("trader", {"path": str(tmp_path / "int8"), "model_dir": MODEL_DIR, "embedding_precision": "int8"})
+    assert fast.client.embedder() == {"model": "all-MiniLM-L6-v2+int8", "dimension": 384}
+    text = "The Fed raised rates by 50 basis points; bank stocks fell."
+    a, b = exact.embed([text])[0], fast.client.embed([text])[0]
+    assert sum(x * y for x, y in zip(a, b)) > 0.995
+    fast.add_situations([(text, "Trim financials before FOMC.")], date="2025-01-02")
+    assert fast.client.collection("trader")["embedding_model"] == "all-MiniLM-L6-v2+int8"
+    assert fast.get_memories("The central bank hiked interest rates again", n_matches=1)[0]["recommendation"] == "Trim financials before FOMC."
+    exact.close()
+    fast.client.close()
+
+
 def test_decay_counted_in_trading_sessions(tmp_path):
     """A 5-session half-life on the NYSE: Independence Day and weekends do not age a lesson; a
     calendar file adds an exchange."""
