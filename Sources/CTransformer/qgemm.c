@@ -31,9 +31,13 @@ typedef void (*q_micro_kernel)(int mr, int nb, int blocks, const int8_t *a, size
                                const int32_t *a_offsets, size_t lds, const uint8_t *b, const float *w_scales,
                                const float *bias, int accumulate, float *c, size_t ldc);
 
+typedef void (*q_quantizer)(const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo, float *scales,
+                            int32_t *offsets, size_t lds);
+
 struct hs_qgemm_kernel {
     const char *name;
     q_micro_kernel kernel;
+    q_quantizer quantize;
 };
 
 static inline int qmin_int(int x, int y) { return x < y ? x : y; }
@@ -45,6 +49,13 @@ size_t hs_qgemm_row_bytes(int k) { return hs_qgemm_blocks(k) * QG; }
 size_t hs_qgemm_packed_bytes(int n, int k) { return (size_t)((n + QNR - 1) / QNR) * QNR * hs_qgemm_row_bytes(k); }
 
 size_t hs_qgemm_scale_count(int n, int k) { return (size_t)((n + QNR - 1) / QNR) * QNR * hs_qgemm_blocks(k); }
+
+// The scale of a block: its largest magnitude maps to 127 (1 for a block of zeros).
+static inline float block_scale(const float *values, int count) {
+    float largest = 0;
+    for (int p = 0; p < count; p++) largest = fmaxf(largest, fabsf(values[p]));
+    return largest > 0 ? largest / 127.0f : 1.0f;
+}
 
 // round(v / scale) into [-127, 127], half to even (as lrintf and the AVX-512 conversion do).
 static inline int quantize_value(float v, float inverse) {
@@ -63,9 +74,7 @@ void hs_qgemm_pack_weights(const float *w, size_t ldw, int n, int k, uint8_t *pa
         const int column = j % QNR;
         for (int g = 0; g < blocks; g++) {
             const int start = g * QG, end = qmin_int(k, start + QG);
-            float largest = 0;
-            for (int q = start; q < end; q++) largest = fmaxf(largest, fabsf(row[q]));
-            const float scale = largest > 0 ? largest / 127.0f : 1.0f;
+            const float scale = block_scale(row + start, end - start);
             const float inverse = 1.0f / scale;
             for (int q = start; q < end; q++) {
                 panel[(size_t)(q / 4) * QNR * 4 + column * 4 + q % 4] = (uint8_t)(quantize_value(row[q], inverse) + 128);
@@ -85,9 +94,7 @@ static void quantize_rows_portable(const float *x, size_t ldx, int m, int k, int
         int8_t *q = out + (size_t)i * ldo;
         for (int g = 0; g < blocks; g++) {
             const int start = g * QG, end = qmin_int(k, start + QG);
-            float largest = 0;
-            for (int p = start; p < end; p++) largest = fmaxf(largest, fabsf(row[p]));
-            const float scale = largest > 0 ? largest / 127.0f : 1.0f;
+            const float scale = block_scale(row + start, end - start);
             const float inverse = 1.0f / scale;
             int32_t sum = 0;
             for (int p = start; p < end; p++) {
@@ -130,16 +137,9 @@ static void quantize_rows_avx512(const float *x, size_t ldx, int m, int k, int8_
 }
 #endif
 
-void hs_qgemm_quantize_rows(const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo, float *scales,
-                            int32_t *offsets, size_t lds) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        quantize_rows_avx512(x, ldx, m, k, out, ldo, scales, offsets, lds);
-        return;
-    }
-#endif
-    quantize_rows_portable(x, ldx, m, k, out, ldo, scales, offsets, lds);
+void hs_qgemm_quantize_rows(const hs_qgemm_kernel *kernel, const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo,
+                            float *scales, int32_t *offsets, size_t lds) {
+    kernel->quantize(x, ldx, m, k, out, ldo, scales, offsets, lds);
 }
 
 // Writes one finished row: c[j] = acc[j] + bias[j] (+ c[j]) for j < nb.
@@ -180,7 +180,7 @@ static void q_kernel_portable(int mr, int nb, int blocks, const int8_t *a, size_
     }
 }
 
-static const struct hs_qgemm_kernel q_portable_kernel = {"portable", q_kernel_portable};
+static const struct hs_qgemm_kernel q_portable_kernel = {"portable", q_kernel_portable, quantize_rows_portable};
 
 #if defined(__x86_64__)
 
@@ -263,7 +263,7 @@ static void q_kernel_vnni(int mr, int nb, int blocks, const int8_t *a, size_t ld
     tiles[mr](nb, blocks, a, lda, a_scales, a_offsets, lds, b, w_scales, bias, accumulate, c, ldc);
 }
 
-static const struct hs_qgemm_kernel q_vnni_kernel = {"avx512vnni", q_kernel_vnni};
+static const struct hs_qgemm_kernel q_vnni_kernel = {"avx512vnni", q_kernel_vnni, quantize_rows_avx512};
 
 #endif
 

@@ -148,26 +148,26 @@ import Testing
         }
 
         let stride = Int(hs_qgemm_row_bytes(Int32(k))) + 4, blockStride = blocks + 1
-        let quantized = AlignedBuffer<Int8>(count: max(1, m * stride))
-        let rowScales = FloatBuffer(count: max(1, m * blockStride)), offsets = AlignedBuffer<Int32>(count: max(1, m * blockStride))
-        // The input one float past 64-byte alignment: never aligned to a vector.
-        x.withUnsafeBufferPointer { buffer in
-            hs_qgemm_quantize_rows(buffer.baseAddress! + 1, ldx, Int32(m), Int32(k), quantized.pointer, stride, rowScales.pointer,
-                                   offsets.pointer, blockStride)
-        }
         let rows = (0..<m).map { Self.quantize(x[(1 + $0 * ldx)..<(1 + $0 * ldx + k)]) }
-        for i in 0..<m {
-            let bytes = (0..<Int(hs_qgemm_row_bytes(Int32(k)))).map { Int32(quantized.pointer[i * stride + $0]) }
-            #expect(bytes == rows[i].values + Array(repeating: 0, count: bytes.count - k), "row \(i)")
-            for g in 0..<blocks {
-                #expect(rowScales.pointer[i * blockStride + g] == rows[i].scales[g])
-                let sum = rows[i].values[(g * Self.block)..<min(k, (g + 1) * Self.block)].reduce(0, +)
-                #expect(offsets.pointer[i * blockStride + g] == 128 * sum)
-            }
-        }
-
         var outputs: [[Float]] = []
         for kernel in Self.kernels {
+            // Each kernel quantises with its own instruction set, to the same bytes.
+            let quantized = AlignedBuffer<Int8>(count: max(1, m * stride))
+            let rowScales = FloatBuffer(count: max(1, m * blockStride)), offsets = AlignedBuffer<Int32>(count: max(1, m * blockStride))
+            // The input one float past 64-byte alignment: never aligned to a vector.
+            x.withUnsafeBufferPointer { buffer in
+                hs_qgemm_quantize_rows(kernel.handle, buffer.baseAddress! + 1, ldx, Int32(m), Int32(k), quantized.pointer, stride,
+                                       rowScales.pointer, offsets.pointer, blockStride)
+            }
+            for i in 0..<m {
+                let bytes = (0..<Int(hs_qgemm_row_bytes(Int32(k)))).map { Int32(quantized.pointer[i * stride + $0]) }
+                #expect(bytes == rows[i].values + Array(repeating: 0, count: bytes.count - k), "\(kernel.name) row \(i)")
+                for g in 0..<blocks {
+                    #expect(rowScales.pointer[i * blockStride + g] == rows[i].scales[g])
+                    let sum = rows[i].values[(g * Self.block)..<min(k, (g + 1) * Self.block)].reduce(0, +)
+                    #expect(offsets.pointer[i * blockStride + g] == 128 * sum)
+                }
+            }
             for accumulate in [false, true] {
                 var c = initial
                 hs_qgemm(kernel.handle, Int32(m), Int32(n), Int32(k), quantized.pointer, stride, rowScales.pointer, offsets.pointer,

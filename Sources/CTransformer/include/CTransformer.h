@@ -73,11 +73,12 @@ size_t hs_qgemm_scale_count(int n, int k);
 /// `hs_qgemm_scale_count(n, k)` floats.
 void hs_qgemm_pack_weights(const float *w, size_t ldw, int n, int k, uint8_t *packed, float *scales);
 
-/// Quantises `m` rows of `k` floats (row stride `ldx`) per row and block: `out` receives `m` rows
-/// of `hs_qgemm_row_bytes(k)` bytes (row stride `ldo`); `scales` and `offsets` one value per row and
+/// Quantises `m` rows of `k` floats (row stride `ldx`) per row and block with `kernel`'s
+/// instruction set (every kernel writes the same bytes): `out` receives `m` rows of
+/// `hs_qgemm_row_bytes(k)` bytes (row stride `ldo`); `scales` and `offsets` one value per row and
 /// block (row stride `lds` >= `hs_qgemm_blocks(k)`): the block's scale and 128 x the sum of its values.
-void hs_qgemm_quantize_rows(const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo, float *scales,
-                            int32_t *offsets, size_t lds);
+void hs_qgemm_quantize_rows(const hs_qgemm_kernel *kernel, const float *x, size_t ldx, int m, int k, int8_t *out, size_t ldo,
+                            float *scales, int32_t *offsets, size_t lds);
 
 /// C = dequantised(A W^T) (+ bias on every row) (+ C when `accumulate` is non-zero): A is `m` rows
 /// quantised by `hs_qgemm_quantize_rows` (strides `lda`, `lds`), W `n` x `k` packed by

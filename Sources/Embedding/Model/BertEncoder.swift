@@ -97,7 +97,7 @@ struct PackedLinear: @unchecked Sendable {
             hs_gemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), 1, input, inputs, packed.pointer, bias.pointer,
                     accumulate ? 1 : 0, output, outputs)
         case .int8(let kernel, let packed, let scales):
-            hs_qgemm_quantize_rows(input, inputs, Int32(rows), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales, scratch.offsets,
+            hs_qgemm_quantize_rows(kernel.handle, input, inputs, Int32(rows), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales, scratch.offsets,
                                    scratch.blockStride)
             hs_qgemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales,
                      scratch.offsets, scratch.blockStride, packed.pointer, scales.pointer, bias.pointer, accumulate ? 1 : 0, output, outputs)
