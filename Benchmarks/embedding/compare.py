@@ -2,7 +2,7 @@
 """Local embedder vs the numpy reference (../shared/bench/embed.py), same texts, same machine.
 
 For each input length (32, 128, 256 word pieces, [CLS]/[SEP] included) it writes texts of exactly that
-length, then alternates, --rounds times, a `hindsight bench-embed` process and the numpy reference
+length, then alternates, --rounds times, a `hindsight bench-embed` process per --precisions value and the numpy reference
 (texts/s embedding all texts in one call at 1 thread and at all cores; median single-text latency),
 and reports medians over rounds and the ratios.
 
@@ -66,7 +66,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-texts", type=int, default=20)
+    ap.add_argument("--precisions", default="f32,int8", help="the embedder's precisions to run (bench-embed --precision)")
     a = ap.parse_args()
+    precisions = a.precisions.split(",")
     os.makedirs(a.out, exist_ok=True)
     spec = importlib.util.spec_from_file_location("embed", a.embed)
     embed = importlib.util.module_from_spec(spec)
@@ -83,15 +85,19 @@ def main():
         path = os.path.join(a.out, f"texts-{length}.txt")
         with open(path, "w") as f:
             f.write("\n".join(texts) + "\n")
-        rounds = {"hindsight": [], "numpy": []}
+        rounds = {**{f"hindsight-{p}": [] for p in precisions}, "numpy": []}
         for r in range(a.rounds):
-            cmd = [a.hindsight, "bench-embed", "--model-dir", a.model, "--file", path, "--threads",
-                   ",".join(map(str, thread_counts)), "--repeats", str(a.repeats), "--latency-texts", str(a.latency_texts), "--json"]
-            report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-            rounds["hindsight"].append(report["runs"])
+            # One round: each precision, then the reference, alternating.
+            for precision in precisions:
+                cmd = [a.hindsight, "bench-embed", "--model-dir", a.model, "--file", path, "--threads",
+                       ",".join(map(str, thread_counts)), "--repeats", str(a.repeats), "--latency-texts", str(a.latency_texts),
+                       "--precision", precision, "--json"]
+                report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                rounds[f"hindsight-{precision}"].append(report["runs"])
             rounds["numpy"].append([numpy_run(embed, a.model, texts, t, a.repeats, a.latency_texts) for t in thread_counts])
-            print(f"  {length} pieces, round {r + 1}: hindsight {[round(x['texts_per_second'], 1) for x in report['runs']]} "
-                  f"numpy {[round(x['texts_per_second'], 1) for x in rounds['numpy'][-1]]} texts/s", file=sys.stderr)
+            print(f"  {length} pieces, round {r + 1}: " + " ".join(
+                f"{engine} {[round(x['texts_per_second'], 1) for x in runs[-1]]}" for engine, runs in rounds.items()) + " texts/s",
+                file=sys.stderr)
         summary = {}
         for engine, runs in rounds.items():
             summary[engine] = []
@@ -105,12 +111,13 @@ def main():
                rounds=a.rounds, repeats=a.repeats, results=results)
     with open(os.path.join(a.out, "embedding.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    lines = ["| pieces | threads | Hindsight texts/s | numpy texts/s | ratio | Hindsight latency ms | numpy latency ms |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| pieces | threads | precision | Hindsight texts/s | numpy texts/s | ratio | Hindsight latency ms | numpy latency ms |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|"]
     for length, r in results.items():
-        for h, n in zip(r["hindsight"], r["numpy"]):
-            lines.append(f"| {length} | {h['threads']} | {h['texts_per_second']:.1f} | {n['texts_per_second']:.1f} | "
-                         f"{h['texts_per_second'] / n['texts_per_second']:.2f}× | {h['latency_ms_median']:.2f} | {n['latency_ms_median']:.2f} |")
+        for precision in precisions:
+            for h, n in zip(r[f"hindsight-{precision}"], r["numpy"]):
+                lines.append(f"| {length} | {h['threads']} | {precision} | {h['texts_per_second']:.1f} | {n['texts_per_second']:.1f} | "
+                             f"{h['texts_per_second'] / n['texts_per_second']:.2f}× | {h['latency_ms_median']:.2f} | {n['latency_ms_median']:.2f} |")
     table = "\n".join(lines)
     with open(os.path.join(a.out, "embedding.md"), "w") as f:
         f.write(table + "\n")
