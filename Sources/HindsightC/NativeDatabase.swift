@@ -48,23 +48,21 @@ struct OpenOptions: Decodable, Sendable {
         switch embedder ?? "none" {
         case "none": return nil
         case "local":
-            let policy: LongTextPolicy
-            switch longText ?? "truncate" {
-            case "truncate": policy = .truncate
-            case "windows": policy = .windows(overlap: 64)
-            case let other: throw APIError.badRequest("options: long_text is truncate or windows, not '\(other)'")
-            }
-            guard let arithmetic = EmbeddingPrecision(rawValue: precision ?? "f32") else {
-                throw APIError.badRequest("options: precision is f32 or int8, not '\(precision ?? "")'")
-            }
-            if let embeddingThreads, embeddingThreads < 1 { throw APIError.badRequest("options: embedding_threads must be at least 1") }
-            let directory = ModelFetch.directory(modelDir)
+            // The C API's windows always overlap by the default 64 pieces.
+            let settings = LocalModelSettings(directory: modelDir, name: modelName, longText: longText ?? "truncate",
+                                              threads: embeddingThreads, precision: precision ?? EmbeddingPrecision.f32.rawValue)
             do {
-                return CachingEmbedder(try BertEmbedder(directory: directory, name: modelName, longText: policy, threads: embeddingThreads,
-                                                                precision: arithmetic))
+                return CachingEmbedder(try settings.load())
+            } catch let problem as LocalModelSettings.Problem {
+                switch problem {
+                case .longText(let other): throw APIError.badRequest("options: long_text is truncate or windows, not '\(other)'")
+                case .windowOverlap: throw APIError.badRequest("options: the window overlap must not be negative")
+                case .threads: throw APIError.badRequest("options: embedding_threads must be at least 1")
+                case .precision(let other): throw APIError.badRequest("options: precision is \(LocalModelSettings.Problem.precisions), not '\(other)'")
+                }
             } catch {
                 throw APIError(status: 422, code: "no_model",
-                               message: "cannot load the local model in \(directory): \(error) (fetch it with `hindsight model fetch` or hindsight.fetch_model())")
+                               message: "cannot load the local model in \(settings.resolvedDirectory): \(error) (fetch it with `hindsight model fetch` or hindsight.fetch_model())")
             }
         case "hashing":
             let dimension = hashingDimension ?? 384

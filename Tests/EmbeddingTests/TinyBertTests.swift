@@ -281,3 +281,24 @@ struct TinyBert {
         #expect(LongTextPolicy.parse(modelName: "odd+windows(overlap:x)") == ("odd+windows(overlap:x)", .truncate))
     }
 }
+
+/// The settings both front ends (the CLI's flags, the C API's options) load the local model with.
+@Suite struct LocalModelSettingsTests {
+    @Test func badSettingsAreNamedAndGoodOnesLoad() throws {
+        typealias Problem = LocalModelSettings.Problem
+        #expect(throws: Problem.longText("chunks")) { try LocalModelSettings(directory: "/nowhere", longText: "chunks").load() }
+        #expect(throws: Problem.windowOverlap(-1)) { try LocalModelSettings(directory: "/nowhere", longText: "windows", windowOverlap: -1).load() }
+        #expect(throws: Problem.precision("int4")) { try LocalModelSettings(directory: "/nowhere", precision: "int4").load() }
+        #expect(throws: Problem.threads(0)) { try LocalModelSettings(directory: "/nowhere", threads: 0).load() }
+        #expect(throws: EmbeddingError.self) { try LocalModelSettings(directory: "/nowhere").load() }
+        #expect(Problem.precisions == "f32 or int8")
+        let model = TinyBert(seed: 4)
+        try withTemporaryDirectory { directory in
+            try model.write(to: directory + "/tiny-bert")
+            let embedder = try LocalModelSettings(directory: directory + "/tiny-bert", longText: "windows", windowOverlap: 8, threads: 1,
+                                                  precision: "int8").load()
+            #expect(embedder.model == "tiny-bert+int8+windows(overlap:8)" && embedder.threads == 1)
+            #expect(try LocalModelSettings(directory: directory + "/tiny-bert", name: "custom").load().model == "custom")
+        }
+    }
+}

@@ -122,32 +122,37 @@ struct LocalModelOptions: ParsableArguments {
     @Option(help: "Arithmetic of the model's dense layers: f32 (the reference) or int8 (faster; collections record it as a +int8 model).")
     var precision: String = "f32"
 
-    func arithmetic() throws -> EmbeddingPrecision {
-        guard let value = EmbeddingPrecision(rawValue: precision) else {
-            throw ValidationError("--precision takes \(EmbeddingPrecision.allCases.map(\.rawValue).joined(separator: " or ")).")
-        }
-        return value
+    /// The settings as the library checks and loads them.
+    var settings: LocalModelSettings {
+        LocalModelSettings(directory: modelDir, name: modelName, longText: longText, windowOverlap: windowOverlap, threads: embeddingThreads,
+                           precision: precision)
     }
 
     /// The model directory: --model-dir, $HINDSIGHT_MODEL_DIR, or ./models/all-MiniLM-L6-v2.
-    var directory: String { Self.directory(modelDir) }
+    var directory: String { settings.resolvedDirectory }
 
     /// `explicit` when given, else $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2.
     static func directory(_ explicit: String?) -> String { ModelFetch.directory(explicit) }
 
     func policy() throws -> LongTextPolicy {
-        switch longText {
-        case "truncate": return .truncate
-        case "windows":
-            guard windowOverlap >= 0 else { throw ValidationError("--window-overlap must not be negative.") }
-            return .windows(overlap: windowOverlap)
-        default: throw ValidationError("--long-text takes truncate or windows.")
-        }
+        do { return try settings.policy() } catch { throw Self.refusal(error) }
+    }
+
+    func arithmetic() throws -> EmbeddingPrecision {
+        do { return try settings.arithmetic() } catch { throw Self.refusal(error) }
     }
 
     func load() throws -> BertEmbedder {
-        if let embeddingThreads, embeddingThreads < 1 { throw ValidationError("--embedding-threads must be at least 1.") }
-        return try BertEmbedder(directory: directory, name: modelName, longText: try policy(), threads: embeddingThreads,
-                                precision: try arithmetic())
+        do { return try settings.load() } catch let problem as LocalModelSettings.Problem { throw Self.refusal(problem) }
+    }
+
+    /// A refused setting, named by its flag.
+    private static func refusal(_ problem: LocalModelSettings.Problem) -> ValidationError {
+        switch problem {
+        case .longText: ValidationError("--long-text takes truncate or windows.")
+        case .windowOverlap: ValidationError("--window-overlap must not be negative.")
+        case .threads: ValidationError("--embedding-threads must be at least 1.")
+        case .precision: ValidationError("--precision takes \(LocalModelSettings.Problem.precisions).")
+        }
     }
 }
