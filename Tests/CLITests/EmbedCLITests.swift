@@ -107,4 +107,15 @@ struct EmbedCLITests {
         #expect(result.status != 0)
         #expect(result.error.contains("/nonexistent/model") && result.error.contains("hindsight model fetch"))
     }
+
+    @Test func badModelSettingsAreNamedByTheirFlags() throws {
+        for (arguments, message) in [(["--precision", "int4"], "--precision takes f32 or int8."),
+                                     (["--long-text", "chunks"], "--long-text takes truncate or windows."),
+                                     (["--long-text", "windows", "--window-overlap=-3"], "--window-overlap must not be negative."),
+                                     (["--embedding-threads", "0"], "--embedding-threads must be at least 1.")] {
+            let result = try CLI.run(["embed", "--model-dir", "/nonexistent/model"] + arguments + ["hello"])
+            #expect(result.status != 0)
+            #expect(result.error.contains(message), "\(arguments): \(result.error)")
+        }
+    }
 }
