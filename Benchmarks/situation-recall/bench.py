@@ -30,9 +30,10 @@ def call(url, method, path, body=None):
         return json.loads(response.read() or b"null")
 
 
-def serve(binary, model_dir, long_text, directory):
+def serve(binary, model_dir, long_text, directory, precision="f32"):
     process = subprocess.Popen([binary, "serve", "--db", os.path.join(directory, long_text), "--port", "0", "--embedder", "local",
-                                "--model-dir", model_dir, "--long-text", long_text], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--model-dir", model_dir, "--long-text", long_text, "--precision", precision],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
     if not match:
@@ -88,6 +89,7 @@ def main():
     parser.add_argument("--states", type=int, default=96)
     parser.add_argument("--queries", type=int, default=48)
     parser.add_argument("--windows", action=argparse.BooleanOptionalAction, default=True, help="also embed by windows (slow: every window of every situation)")
+    parser.add_argument("--precision", default="f32", help="the embedder's precision (serve --precision): f32 or int8")
     args = parser.parse_args()
     memories, queries = situations.corpus(seed=args.seed, states=args.states, queries=args.queries)
     sizes = [len(m["text"].encode()) for m in memories]
@@ -98,7 +100,7 @@ def main():
     table = []
     with tempfile.TemporaryDirectory() as directory:
         for long_text, retrievals in (("truncate", ["dense", "lexical", "hybrid"]), ("windows", ["dense"]))[:2 if args.windows else 1]:
-            process, url = serve(args.bin, args.model_dir, long_text, directory)
+            process, url = serve(args.bin, args.model_dir, long_text, directory, args.precision)
             try:
                 rate = ingest(url, "bench", memories, {"rrf_k": 10, "dense_weight": 0.25})
                 print("%s: ingest %.1f situations/s (embedding and lexical index included)" % (long_text, rate))
