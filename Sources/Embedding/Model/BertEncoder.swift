@@ -218,15 +218,21 @@ final class EncoderWorkspace: @unchecked Sendable {
     private(set) var quantizedOffsets = AlignedBuffer<Int32>(count: 0)
     private(set) var quantizedStride = 0
     private(set) var blockStride = 0
+    private(set) var quantizedCapacity = 0
     private(set) var attention: [AttentionScratch] = []
 
-    func reserve(tokens: Int, longest: Int, workers: Int, configuration c: BertConfiguration, kernel: GemmKernel) {
+    func reserve(tokens: Int, longest: Int, workers: Int, configuration c: BertConfiguration, kernel: GemmKernel,
+                 precision: EmbeddingPrecision) {
         if tokens > tokenCapacity {
             tokenCapacity = tokens
             hidden = FloatBuffer(count: tokens * c.hiddenSize)
             projections = FloatBuffer(count: tokens * 3 * c.hiddenSize)
             context = FloatBuffer(count: tokens * c.hiddenSize)
             intermediate = FloatBuffer(count: tokens * c.intermediateSize)
+        }
+        // Quantised rows only for int8 (an f32 model never touches them).
+        if precision == .int8 && tokens > quantizedCapacity {
+            quantizedCapacity = tokens
             let widest = Int32(max(c.hiddenSize, c.intermediateSize))
             quantizedStride = hs_qgemm_row_bytes(widest)
             blockStride = hs_qgemm_blocks(widest)
@@ -268,7 +274,8 @@ struct BertEncoder: Sendable {
             if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
         }
         let gemm = weights.kernel
-        workspace.reserve(tokens: tokens, longest: longest, workers: workers, configuration: c, kernel: weights.kernel)
+        workspace.reserve(tokens: tokens, longest: longest, workers: workers, configuration: c, kernel: weights.kernel,
+                          precision: weights.precision)
         let x = workspace.hidden.pointer
 
         // Embeddings: word + position + token type 0, then layer norm.
