@@ -78,6 +78,8 @@ public struct RecallBenchmarkReport: Codable, Sendable {
     public var runs: [RecallRun]
     public var machine: String
     public var kernel: String
+    /// The graph's walk precision (f32 or int8).
+    public var walk: String?
 }
 
 /// Timings of opening an index and answering one query, measured in a fresh process.
@@ -111,6 +113,7 @@ public struct RecallBenchmark {
 
         let store = try IndexStore(path: c.indexPath, options: EnvironmentOptions(readOnly: true))
         defer { store.close() }
+        let walk = try store.read { try $0.graph(graph).parameters.walk }
         let queryRows = queries.rowArrays
         var runs: [RecallRun] = []
         for ef in c.efs {
@@ -146,7 +149,7 @@ public struct RecallBenchmark {
             disk_bytes: diskBytes, bytes_per_vector: Double(diskBytes) / Double(base.rows),
             raw_bytes_per_vector: Double(base.columns * 4 + 4 + m0 * 4),
             open_s: openTiming.open_s.isNaN ? nil : openTiming.open_s, first_query_s: openTiming.first_query_s.isNaN ? nil : openTiming.first_query_s, threads: c.threads, runs: runs,
-            machine: MachineDescription.current, kernel: "\(DotProductKernelName.best)")
+            machine: MachineDescription.current, kernel: "\(DotProductKernelName.best)", walk: walk.rawValue)
     }
 
     // MARK: Build

@@ -69,6 +69,10 @@ extension HNSWGraph {
         let slot0 = mutableSlot(node, level: 0)
         LinkSlot.setLinks(slot0, [])
         LinkSlot.setLevel(slot0, level)
+        if header.walkCodeBytes > 0 {
+            WalkCodes.write(space.vector(vectorID), dimension: space.header.dimension, precision: header.parameters.walk,
+                            to: nodes.mutableElement(node) + 4)
+        }
         if level > 0 { for upperLevel in 1...level { LinkSlot.setLinks(mutableSlot(node, level: upperLevel), []) } }
         return (node, level)
     }

@@ -1,3 +1,5 @@
+internal import Glibc
+
 /// Structural checks of a graph, for tests and for `hindsight verify`.
 extension HNSWGraph {
     /// Every violated invariant, in words; empty when the graph is sound.
@@ -27,6 +29,8 @@ extension HNSWGraph {
                 // A deleted node may have lost its vector to compaction; a live one never does.
                 if Int(vectorID) >= space.header.count || space.vectors.element(vectorID) == nil {
                     report("node \(node) points to vector \(vectorID), which \(space.id) does not hold")
+                } else if header.walkCodeBytes > 0 && !walkCodesMatchVector(node: node, vectorID: vectorID) {
+                    report("the compressed copy of node \(node) is not the encoding of vector \(vectorID)")
                 }
             }
             levels[Int(node)] = LinkSlot.level(slot0)
@@ -71,6 +75,19 @@ extension HNSWGraph {
         let unreachable = reachability().unreachable.count
         if unreachable > 0 { report("\(unreachable) live nodes are unreachable from the entry point on level 0") }
         return findings
+    }
+}
+
+extension HNSWGraph {
+    /// Whether the compressed copy of `node` is the encoding of its vector (the encoding is
+    /// deterministic, so it must be equal byte for byte).
+    func walkCodesMatchVector(node: UInt32, vectorID: UInt32) -> Bool {
+        let bytes = header.walkCodeBytes
+        return withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 16) { expected in
+            WalkCodes.write(space.vector(vectorID), dimension: space.header.dimension, precision: header.parameters.walk,
+                            to: expected.baseAddress!)
+            return memcmp(expected.baseAddress!, walkCodes(of: node), bytes) == 0
+        }
     }
 }
 

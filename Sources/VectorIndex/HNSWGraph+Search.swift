@@ -122,14 +122,20 @@ extension HNSWGraph {
         1 - DotProductKernel.best(a, b, count: space.header.dimension)
     }
 
-    /// Greedy descent with a single candidate from `level` down to `stopLevel + 1`.
+    /// Greedy descent with a single candidate from `level` down to `stopLevel + 1`, by float32 distances.
     func greedyDescent(query: UnsafeRawPointer, from start: Candidate, level: Int, stopLevel: Int) -> (Candidate, Int) {
+        greedyDescent(metric: FloatWalk(graph: self, query: query), from: start, level: level, stopLevel: stopLevel)
+    }
+
+    /// Greedy descent with a single candidate from `level` down to `stopLevel + 1`.
+    func greedyDescent<Metric: WalkMetric>(metric: Metric, from start: Candidate, level: Int, stopLevel: Int) -> (Candidate, Int) {
         var current = start
         var computed = 0
         var level = level
         // Links past the node count (a damaged slot) are never followed, here and in searchLevel.
         let nodeLimit = UInt32(header.nodeCount)
         let linkCapacity = header.parameters.m0
+        let locationBytes = metric.locationBytes
         while level > stopLevel {
             var changed = true
             while changed {
@@ -137,12 +143,12 @@ extension HNSWGraph {
                 guard let slot = slot(current.node, level: level) else { break }
                 let count = min(LinkSlot.count(slot), linkCapacity)
                 for index in 0..<count where LinkSlot.link(slot, index) < nodeLimit {
-                    hs_prefetch(vector(of: LinkSlot.link(slot, index)), space.vectorBytes, prefetchLinesPerVector)
+                    hs_prefetch(metric.location(of: LinkSlot.link(slot, index)), locationBytes, prefetchLinesPerVector)
                 }
                 for index in 0..<count {
                     let neighbor = LinkSlot.link(slot, index)
                     guard neighbor < nodeLimit else { continue }
-                    let d = distance(query, vector(of: neighbor))
+                    let d = metric.distance(at: metric.location(of: neighbor))
                     computed += 1
                     if d < current.distance {
                         current = Candidate(distance: d, node: neighbor)
@@ -155,26 +161,37 @@ extension HNSWGraph {
         return (current, computed)
     }
 
-    /// Beam search of one layer from `entry` (hnswlib's `searchBaseLayerST`): leaves at most `ef`
-    /// eligible nodes in `context.results`. Returns the number of distances computed, or nil when
-    /// more than `visitBudget` nodes were visited.
+    /// ``searchLevel(metric:entry:ef:level:context:eligibility:stopsEarly:visitBudget:)`` by float32 distances.
     func searchLevel<Eligibility: NodeEligibility>(query: UnsafeRawPointer, entry: Candidate, ef: Int, level: Int,
                                                    context: SearchContext, eligibility: Eligibility,
                                                    stopsEarly: Bool, visitBudget: Int = .max) -> Int? {
+        searchLevel(metric: FloatWalk(graph: self, query: query), entry: entry, ef: ef, level: level, context: context,
+                    eligibility: eligibility, stopsEarly: stopsEarly, visitBudget: visitBudget)
+    }
+
+    /// Beam search of one layer from `entry` (hnswlib's `searchBaseLayerST`): leaves at most `ef`
+    /// eligible nodes in `context.results`, with the metric's distances. Returns the number of
+    /// distances computed, or nil when more than `visitBudget` nodes were visited.
+    /// With `spill` above 0, the best `spill` eligible nodes that the list displaced are kept in
+    /// `context.spill` (for re-ranking an estimated walk).
+    func searchLevel<Metric: WalkMetric, Eligibility: NodeEligibility>(metric: Metric, entry: Candidate, ef: Int, level: Int,
+                                                                       context: SearchContext, eligibility: Eligibility,
+                                                                       stopsEarly: Bool, visitBudget: Int = .max,
+                                                                       spill spillCapacity: Int = 0) -> Int? {
         context.beginSearch(nodeCount: header.nodeCount)
         let visited = context.visited
         let tag = context.tag
         var candidates = context.candidates
         var results = context.results
+        var spill = context.spill
         defer {
             context.candidates = candidates
             context.results = results
+            context.spill = spill
         }
         let batchNodes = context.batchNodes, batchVectors = context.batchVectors
-        let vectorBytes = space.vectorBytes
-        let dimension = space.header.dimension
-        let kernel = DotProductKernel.best
-        let identityPrefix = UInt32(header.identityPrefix)
+        let locationBytes = metric.locationBytes
+        let slotBytes = header.slotBytes
         let nodeLimit = UInt32(header.nodeCount)
 
         visited[Int(entry.node)] = tag
@@ -193,27 +210,27 @@ extension HNSWGraph {
             candidates.pop()
             // The next node to expand is most likely the new top: start loading its links now.
             if level == 0 && !candidates.isEmpty {
-                hs_prefetch(slots.existingElement(candidates.top.node), header.slotBytes, 3)
+                hs_prefetch(slots.existingElement(candidates.top.node), slotBytes, 3)
             }
             guard let slot = slot(current.node, level: level) else { continue }
             let linkCount = min(LinkSlot.count(slot), SearchContext.batchCapacity)
-            // Pass 1: mark unvisited neighbours and start loading their vectors.
+            // Pass 1: mark unvisited neighbours and start loading what their distances read.
             var batch = 0
             for index in 0..<linkCount {
                 let neighbor = LinkSlot.link(slot, index)
                 if neighbor >= nodeLimit || visited[Int(neighbor)] == tag { continue }
                 visited[Int(neighbor)] = tag
-                let vector = self.vector(of: neighbor, identityPrefix: identityPrefix)
-                hs_prefetch(vector, vectorBytes, prefetchLinesPerVector)
+                let location = metric.location(of: neighbor)
+                hs_prefetch(location, locationBytes, prefetchLinesPerVector)
                 batchNodes[batch] = neighbor
-                batchVectors[batch] = vector
+                batchVectors[batch] = location
                 batch += 1
             }
             visitedCount += batch
             if visitedCount > visitBudget { return nil }
             // Pass 2: distances, in the order the loads were started.
             for index in 0..<batch {
-                let d = 1 - kernel(query, batchVectors[index], count: dimension)
+                let d = metric.distance(at: batchVectors[index])
                 guard results.count < ef || d < lowerBound else { continue }
                 let neighbor = batchNodes[index]
                 candidates.push(Candidate(distance: d, node: neighbor))
@@ -221,6 +238,14 @@ extension HNSWGraph {
                     if results.count < ef {
                         results.push(Candidate(distance: d, node: neighbor))
                     } else {
+                        if spillCapacity > 0 {
+                            let displaced = results.top
+                            if spill.count < spillCapacity {
+                                spill.push(displaced)
+                            } else if displaced.distance < spill.top.distance {
+                                spill.replaceTop(displaced)
+                            }
+                        }
                         results.replaceTop(Candidate(distance: d, node: neighbor))
                     }
                     lowerBound = results.top.distance
@@ -236,29 +261,94 @@ extension HNSWGraph {
     func graphSearch<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, ef: Int, filter: Filter,
                                            context: SearchContext, visitBudget: Int) -> (neighbors: [Neighbor], computed: Int)? {
         guard header.entryPoint != IndexFormat.noNode, k > 0 else { return ([], 0) }
+        switch header.parameters.walk {
+        case .f32:
+            return walk(metric: FloatWalk(graph: self, query: query), k: k, ef: ef, filter: filter, context: context,
+                        visitBudget: visitBudget, reranksWith: nil)
+        case .int8:
+            let codes = context.queryCodes(dimension: space.header.dimension)
+            let (scale, codeSum) = query.withMemoryRebound(to: Float.self, capacity: space.header.dimension) {
+                Int8Codes.encodeQuery($0, count: space.header.dimension, into: codes.assumingMemoryBound(to: Int8.self))
+            }
+            let metric = Int8Walk(graph: self, queryCodes: UnsafeRawPointer(codes), queryScale: scale, codeSum: codeSum)
+            return walk(metric: metric, k: k, ef: ef, filter: filter, context: context, visitBudget: visitBudget,
+                        reranksWith: FloatWalk(graph: self, query: query))
+        }
+    }
+
+    /// The walk of ``graphSearch(query:k:ef:filter:context:visitBudget:)`` with `metric`; when the
+    /// metric is an estimate, every node of the final candidate list (`ef` of them) is re-ranked
+    /// with `exact` and the `k` nearest by exact distance are returned.
+    private func walk<Metric: WalkMetric, Filter: VectorFilter>(metric: Metric, k: Int, ef: Int, filter: Filter, context: SearchContext,
+                                                               visitBudget: Int, reranksWith exact: FloatWalk?)
+        -> (neighbors: [Neighbor], computed: Int)? {
         let entryNode = header.entryPoint
-        let start = Candidate(distance: distance(query, vector(of: entryNode)), node: entryNode)
-        let (closest, upperComputed) = greedyDescent(query: query, from: start, level: header.maxLevel, stopLevel: 0)
+        let start = Candidate(distance: metric.distance(at: metric.location(of: entryNode)), node: entryNode)
+        let (closest, upperComputed) = greedyDescent(metric: metric, from: start, level: header.maxLevel, stopLevel: 0)
         let ef = max(ef, k)
+        // An estimated walk re-ranks at least 2k nodes: the ef list, and when ef < 2k the nearest
+        // nodes it displaced (where the estimate most often misorders the k-th neighbour).
+        let spill = exact == nil ? 0 : max(0, Self.rerankFactor * k - ef)
         let hasFilter = !(filter is AllowAll)
         let computed: Int?
         if hasFilter {
-            computed = searchLevel(query: query, entry: closest, ef: ef, level: 0, context: context,
-                                   eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, visitBudget: visitBudget)
+            computed = searchLevel(metric: metric, entry: closest, ef: ef, level: 0, context: context,
+                                   eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, visitBudget: visitBudget,
+                                   spill: spill)
         } else {
-            computed = searchLevel(query: query, entry: closest, ef: ef, level: 0, context: context,
-                                   eligibility: LiveNodes(), stopsEarly: header.deleted == 0, visitBudget: visitBudget)
+            computed = searchLevel(metric: metric, entry: closest, ef: ef, level: 0, context: context,
+                                   eligibility: LiveNodes(), stopsEarly: header.deleted == 0, visitBudget: visitBudget, spill: spill)
         }
-        guard let computed else { return nil }
+        guard var computed else { return nil }
+        computed += upperComputed + 1
         var results = context.results
+        defer { context.results = results }
+        if let exact {
+            computed += rerank(&results, with: exact, keeping: k, context: context)
+        }
         while results.count > k { results.pop() }
         var neighbors = [Neighbor](repeating: Neighbor(id: VectorID(rawValue: 0), similarity: 0), count: results.count)
         for index in stride(from: results.count - 1, through: 0, by: -1) {
             let candidate = results.pop()
             neighbors[index] = Neighbor(id: VectorID(rawValue: vectorID(of: candidate.node)), similarity: 1 - candidate.distance)
         }
-        context.results = results
-        return (neighbors, computed + upperComputed + 1)
+        return (neighbors, computed)
+    }
+
+    /// An estimated walk re-ranks at least this many times `k` candidates.
+    static let rerankFactor = 2
+
+    /// Replaces the estimated distances of `results` (and of the displaced nodes in `context.spill`) with exact ones and keeps the `k` nearest by
+    /// exact distance (farthest on top, as before). Returns the distances computed.
+    private func rerank(_ results: inout CandidateHeap<FarthestFirst>, with exact: FloatWalk, keeping k: Int,
+                        context: SearchContext) -> Int {
+        var spill = context.spill
+        defer { context.spill = spill }
+        let count = results.count + spill.count
+        let batchNodes = context.batchNodes, batchVectors = context.batchVectors
+        var reranked = context.candidates  // free once the walk is done
+        defer { context.candidates = reranked }
+        reranked.removeAll()
+        while !results.isEmpty || !spill.isEmpty {
+            // A batch at a time: start loading every vector of the batch, then compare.
+            var batch = 0
+            while batch < SearchContext.batchCapacity && (!results.isEmpty || !spill.isEmpty) {
+                let node = results.isEmpty ? spill.pop().node : results.pop().node
+                let location = exact.location(of: node)
+                hs_prefetch(location, exact.locationBytes, 8)
+                batchNodes[batch] = node
+                batchVectors[batch] = location
+                batch += 1
+            }
+            for index in 0..<batch {
+                reranked.push(Candidate(distance: exact.distance(at: batchVectors[index]), node: batchNodes[index]))
+            }
+        }
+        for _ in 0..<min(k, reranked.count) {
+            let nearest = reranked.pop()
+            results.push(nearest)
+        }
+        return count
     }
 
     /// Calls `visit` with every live node the filter allows, its vector id and its distance to

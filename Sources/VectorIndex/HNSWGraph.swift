@@ -70,6 +70,9 @@ final class HNSWGraph: @unchecked Sendable {
         self.id = id
         self.header = header
         self.space = space
+        guard header.walkCodeBytes == header.parameters.walk.codeBytes(dimension: space.header.dimension) else {
+            throw IndexError.corrupt("header of \(id) gives \(header.walkCodeBytes) bytes per compressed vector, not those of \(header.parameters.walk) at \(space.header.dimension) dimensions")
+        }
         nodes = try ChunkStore(layout: header.nodeLayout, owner: id.rawValue, database: databases.nodes,
                                prefix: Key(id.rawValue), transaction: transaction)
         slots = try ChunkStore(layout: header.slotLayout, owner: id.rawValue, database: databases.links,
@@ -150,6 +153,11 @@ final class HNSWGraph: @unchecked Sendable {
         guard level <= upper.count else { return nil }
         return upper[level - 1][node]
     }
+
+    /// The compressed copy of `node`'s vector, after its entry in the node table (a graph with a
+    /// compressed walk).
+    @inline(__always)
+    func walkCodes(of node: UInt32) -> UnsafeRawPointer { nodes.existingElement(node) + 4 }
 
     /// The node's top level, from its level-0 slot.
     func level(of node: UInt32) -> Int { LinkSlot.level(slots.existingElement(node)) }

@@ -4,7 +4,11 @@ import LMDB
 /// The on-disk format of the index (see docs/on-disk-format.md).
 public enum IndexFormat {
     /// The format version this build writes, and the newest it reads.
-    public static let version: UInt32 = 1
+    /// Version 2 added compressed walks (``WalkPrecision``): a graph header may name one, and its
+    /// level-0 slots then carry each node's compressed vector after the links. Version 1
+    /// databases are read as they are; a database is marked version 2 when its first graph with a
+    /// compressed walk is created (so that an older build refuses it rather than misreading it).
+    public static let version: UInt32 = 2
     /// The value of the `magic` key of the `meta` database.
     static let magic = Array("hindsight".utf8)
     /// Pages per vector chunk (about 128 KiB).
@@ -120,10 +124,25 @@ public struct GraphParameters: Hashable, Sendable, Codable {
     /// The seed of the level generator: the same seed and inserts give the same graph.
     public var seed: UInt64
 
-    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x5EED_4D5F_1DE5_0001) {
+    /// What the search's walk compares (``WalkPrecision``); construction always uses float32.
+    public var walk: WalkPrecision
+
+    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x5EED_4D5F_1DE5_0001, walk: WalkPrecision = .f32) {
         self.m = m
         self.efConstruction = efConstruction
         self.seed = seed
+        self.walk = walk
+    }
+
+    enum CodingKeys: String, CodingKey { case m, efConstruction, seed, walk }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        m = try container.decode(Int.self, forKey: .m)
+        efConstruction = try container.decode(Int.self, forKey: .efConstruction)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        // Settings stored before compressed walks existed walk the float32 vectors.
+        walk = try container.decodeIfPresent(WalkPrecision.self, forKey: .walk) ?? .f32
     }
 
     /// Links per node on level 0 (`M0 = 2M`).
@@ -161,12 +180,17 @@ struct GraphHeader: Equatable, Sendable {
     /// vectors of its space in order (a collection's global layer, a benchmark's index); 0 in
     /// headers written before the field existed, which is always safe.
     var identityPrefix: Int
+    /// Bytes of each node's compressed vector after its entry in the node table (0 for a float32
+    /// walk; absent from version-1 headers).
+    var walkCodeBytes: Int
 
     var deleted: Int { nodeCount - live }
     var slotBytes: Int { LinkSlot.headerBytes + 4 * parameters.m0 }
+    /// Bytes of a node-table record: the entry, then the compressed vector.
+    var nodeBytes: Int { 4 + walkCodeBytes }
     var upperSlotBytes: Int { LinkSlot.headerBytes + 4 * parameters.m }
     var slotLayout: ChunkLayout { ChunkLayout(elementBytes: slotBytes, headerBytes: ChunkHeader.bytes, elementsPerChunk: slotsPerChunk) }
-    var nodeLayout: ChunkLayout { ChunkLayout(elementBytes: 4, headerBytes: ChunkHeader.bytes, elementsPerChunk: nodesPerChunk) }
+    var nodeLayout: ChunkLayout { ChunkLayout(elementBytes: nodeBytes, headerBytes: ChunkHeader.bytes, elementsPerChunk: nodesPerChunk) }
 
     func encoded() -> [UInt8] {
         var writer = ByteWriter()
@@ -183,10 +207,14 @@ struct GraphHeader: Equatable, Sendable {
         writer.write(UInt32(slotsPerChunk))
         writer.write(UInt32(nodesPerChunk))
         writer.write(UInt32(identityPrefix))
+        if parameters.walk != .f32 {
+            writer.write(parameters.walk.code)
+            writer.write(UInt32(walkCodeBytes))
+        }
         return writer.bytes
     }
 
-    init(space: SpaceID, parameters: GraphParameters, pageSize: Int) {
+    init(space: SpaceID, dimension: Int, parameters: GraphParameters, pageSize: Int) {
         self.space = space
         self.parameters = parameters
         randomState = parameters.seed
@@ -195,10 +223,11 @@ struct GraphHeader: Equatable, Sendable {
         nodeCount = 0
         live = 0
         identityPrefix = 0
+        walkCodeBytes = parameters.walk.codeBytes(dimension: dimension)
         let slotBytes = LinkSlot.headerBytes + 4 * parameters.m0
         slotsPerChunk = ChunkLayout(elementBytes: slotBytes, headerBytes: ChunkHeader.bytes, pages: IndexFormat.slotChunkPages,
                                     pageSize: pageSize).elementsPerChunk
-        nodesPerChunk = ChunkLayout(elementBytes: 4, headerBytes: ChunkHeader.bytes, pages: IndexFormat.nodeChunkPages,
+        nodesPerChunk = ChunkLayout(elementBytes: 4 + walkCodeBytes, headerBytes: ChunkHeader.bytes, pages: IndexFormat.nodeChunkPages,
                                     pageSize: pageSize).elementsPerChunk
     }
 
@@ -209,7 +238,6 @@ struct GraphHeader: Equatable, Sendable {
         let m = Int(try reader.read(UInt16.self))
         let efConstruction = Int(try reader.read(UInt32.self))
         let seed: UInt64 = try reader.read()
-        parameters = GraphParameters(m: m, efConstruction: efConstruction, seed: seed)
         randomState = try reader.read()
         entryPoint = try reader.read()
         maxLevel = Int(try reader.read(Int32.self))
@@ -218,7 +246,17 @@ struct GraphHeader: Equatable, Sendable {
         slotsPerChunk = Int(try reader.read(UInt32.self))
         nodesPerChunk = Int(try reader.read(UInt32.self))
         identityPrefix = reader.remaining >= 4 ? Int(try reader.read(UInt32.self)) : 0
-        guard m >= 2, identityPrefix <= nodeCount, slotsPerChunk > 0, nodesPerChunk > 0, live <= nodeCount, maxLevel >= -1, maxLevel < 64,
+        var walk = WalkPrecision.f32
+        walkCodeBytes = 0
+        if reader.remaining > 0 {
+            guard let stored = WalkPrecision(code: try reader.read(UInt8.self)) else {
+                throw IndexError.corrupt("header of \(id) names an unknown walk precision")
+            }
+            walk = stored
+            walkCodeBytes = Int(try reader.read(UInt32.self))
+        }
+        parameters = GraphParameters(m: m, efConstruction: efConstruction, seed: seed, walk: walk)
+        guard m >= 2, identityPrefix <= nodeCount, (walk == .f32) == (walkCodeBytes == 0), slotsPerChunk > 0, nodesPerChunk > 0, live <= nodeCount, maxLevel >= -1, maxLevel < 64,
               (entryPoint == IndexFormat.noNode) == (maxLevel < 0),
               entryPoint == IndexFormat.noNode || Int(entryPoint) < nodeCount else {
             throw IndexError.corrupt("header of \(id) is inconsistent")

@@ -34,11 +34,19 @@ public struct IndexWriter: ~Copyable {
     /// Creates an empty graph over the vectors of `space`.
     public func createGraph(in space: SpaceID, parameters: GraphParameters = GraphParameters()) throws -> GraphID {
         try parameters.validate()
-        _ = try spaceView(space)
+        let spaceView = try spaceView(space)
         let id = GraphID(rawValue: try nextID("next-graph-id"))
-        let header = GraphHeader(space: space, parameters: parameters, pageSize: store.pageSize)
+        let header = GraphHeader(space: space, dimension: spaceView.header.dimension, parameters: parameters, pageSize: store.pageSize)
         try storage { try transaction.put(header.encoded(), for: Key(id.rawValue), in: databases.graphs, noOverwrite: true) }
+        if parameters.walk != .f32 { try markFormatVersion2() }
         return id
+    }
+
+    /// Marks a version-1 database as version 2 (its first graph with a compressed walk), so that
+    /// builds that cannot read such graphs refuse the database instead of misreading it.
+    private func markFormatVersion2() throws {
+        let stored = try storage { try transaction.integer(UInt32.self, for: "format-version", in: databases.meta) } ?? 1
+        if stored < 2 { try storage { try transaction.put(integer: UInt32(2), for: "format-version", in: databases.meta) } }
     }
 
     /// Deletes graph `id` with its nodes and links (the vectors stay in their space).
@@ -69,8 +77,12 @@ public struct IndexWriter: ~Copyable {
         try parameters.validate()
         let view = try graphView(graph)
         guard view.header.nodeCount == 0 else { throw IndexError.invalidParameter("parameters of a non-empty graph cannot change") }
-        view.header = GraphHeader(space: view.header.space, parameters: parameters, pageSize: store.pageSize)
-        view.isDirty = true
+        let header = GraphHeader(space: view.header.space, dimension: view.space.header.dimension, parameters: parameters,
+                                 pageSize: store.pageSize)
+        try storage { try transaction.put(header.encoded(), for: Key(graph.rawValue), in: databases.graphs) }
+        if parameters.walk != .f32 { try markFormatVersion2() }
+        // The slots' layout may have changed: the next use loads a fresh view.
+        state.graphs[graph] = nil
     }
 
     private func nextID(_ name: String) throws -> UInt32 {

@@ -15,17 +15,17 @@ private func crashBatch(_ batch: Int) -> [[Float]] {
 }
 
 @Suite struct CrashAndConcurrencyTests {
-    @Test(arguments: [150, 400, 900])
-    func killedWriterLeavesExactlyTheCommittedBatches(millisecondsBeforeKill: Int) async throws {
+    @Test(arguments: [(150, WalkPrecision.f32), (400, .f32), (900, .f32), (400, .int8), (900, .int8)])
+    func killedWriterLeavesExactlyTheCommittedBatches(millisecondsBeforeKill: Int, walk: WalkPrecision) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hindsight-crash-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The child inserts batches forever, logging each batch number after its commit returns,
         // and is killed by SIGKILL from a timer thread in the middle of that work.
-        await #expect(processExitsWith: .signal(SIGKILL)) { [directory = directory as String, millisecondsBeforeKill = millisecondsBeforeKill as Int] in
+        await #expect(processExitsWith: .signal(SIGKILL)) { [directory = directory as String, millisecondsBeforeKill = millisecondsBeforeKill as Int, walk = walk as WalkPrecision] in
             let store = try IndexStore(path: directory)
             let (space, graph) = try store.write { writer in
                 let space = try writer.createSpace(dimension: 32)
-                return (space, try writer.createGraph(in: space, parameters: GraphParameters(m: 8, efConstruction: 40)))
+                return (space, try writer.createGraph(in: space, parameters: GraphParameters(m: 8, efConstruction: 40, walk: walk)))
             }
             _ = FileManager.default.createFile(atPath: directory + "/committed.log", contents: nil)
             let log = FileHandle(forWritingAtPath: directory + "/committed.log")!
@@ -51,6 +51,7 @@ private func crashBatch(_ batch: Int) -> [[Float]] {
         try store.read { reader in
             let graph = try #require(try reader.graphs().first)
             let info = try reader.graph(graph)
+            #expect(info.parameters.walk == walk)
             let space = try reader.space(info.space)
             #expect(space.count % 40 == 0, "a batch was half-applied: \(space.count) vectors")
             let batches = space.count / 40
@@ -78,14 +79,15 @@ private func crashBatch(_ batch: Int) -> [[Float]] {
         }
     }
 
-    @Test func searchesDuringWritesSeeOnlyCommittedLiveVectors() async throws {
+    @Test(arguments: WalkPrecision.allCases)
+    func searchesDuringWritesSeeOnlyCommittedLiveVectors(walk: WalkPrecision) async throws {
         try await withTemporaryDirectory { path in
             let store = try IndexStore(path: path, options: EnvironmentOptions(mapSizeBytes: 1 << 20, durability: .none))
             defer { store.close() }
             let all = clusteredVectors(count: 3_000, dimension: 32, clusters: 10, seed: 77)
             let (space, graph) = try store.write { writer in
                 let space = try writer.createSpace(dimension: 32)
-                let graph = try writer.createGraph(in: space, parameters: GraphParameters(m: 8, efConstruction: 40))
+                let graph = try writer.createGraph(in: space, parameters: GraphParameters(m: 8, efConstruction: 40, walk: walk))
                 try writer.insert(try writer.addVectors(Array(all.prefix(500)), to: space), into: graph)
                 return (space, graph)
             }

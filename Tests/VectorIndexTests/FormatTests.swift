@@ -53,7 +53,7 @@ private func snapshot(_ path: String) -> [String: Data] {
     }
 
     @Test func graphHeadersRoundTripAndOlderHeadersHaveNoIdentityPrefix() throws {
-        var header = GraphHeader(space: SpaceID(rawValue: 1), parameters: GraphParameters(m: 12, efConstruction: 80), pageSize: 4096)
+        var header = GraphHeader(space: SpaceID(rawValue: 1), dimension: 8, parameters: GraphParameters(m: 12, efConstruction: 80), pageSize: 4096)
         header.nodeCount = 10
         header.live = 9
         header.entryPoint = 3

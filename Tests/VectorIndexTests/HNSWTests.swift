@@ -12,14 +12,15 @@ import Testing
     static let base = Array(data.prefix(5_000))
     static let queries = Array(data.suffix(100))
 
-    @Test func recallAtTenIsHighAndSurvivesReopen() throws {
+    @Test(arguments: WalkPrecision.allCases)
+    func recallAtTenIsHighAndSurvivesReopen(walk: WalkPrecision) throws {
         try withTemporaryDirectory { path in
             let dbPath = path + "/db"
             var before: [[Neighbor]] = []
             let graph: GraphID
             do {
                 let store = try IndexStore(path: dbPath, options: EnvironmentOptions(durability: .none))
-                (_, graph) = try buildGraph(store, vectors: Self.base, parameters: GraphParameters(m: 16, efConstruction: 100))
+                (_, graph) = try buildGraph(store, vectors: Self.base, parameters: GraphParameters(m: 16, efConstruction: 100, walk: walk))
                 let recallAt10 = try meanRecall(store, graph: graph, base: Self.base, queries: Self.queries, k: 10, ef: 64)
                 #expect(recallAt10 >= 0.95, "recall@10 at ef 64 was \(recallAt10)")
                 before = try store.read { reader throws in
@@ -102,9 +103,10 @@ import Testing
         }
     }
 
-    @Test func filterIsRespectedOnEveryPath() throws {
+    @Test(arguments: WalkPrecision.allCases)
+    func filterIsRespectedOnEveryPath(walk: WalkPrecision) throws {
         try withTemporaryStore { store, _ in
-            let (_, graph) = try buildGraph(store, vectors: Self.base)
+            let (_, graph) = try buildGraph(store, vectors: Self.base, parameters: GraphParameters(efConstruction: 100, walk: walk))
             let even = PredicateFilter { $0.rawValue % 2 == 0 }
             try store.read { reader throws in
                 for strategy in [SearchStrategy.graph, .exact, .automatic] {
@@ -120,9 +122,10 @@ import Testing
         }
     }
 
-    @Test func deletedVectorsAreNeverReturnedAndRecallHolds() throws {
+    @Test(arguments: WalkPrecision.allCases)
+    func deletedVectorsAreNeverReturnedAndRecallHolds(walk: WalkPrecision) throws {
         try withTemporaryStore { store, _ in
-            let (_, graph) = try buildGraph(store, vectors: Self.base)
+            let (_, graph) = try buildGraph(store, vectors: Self.base, parameters: GraphParameters(efConstruction: 100, walk: walk))
             var rng = SplitMix64(seed: 7)
             let deleted = Set((0..<Self.base.count).shuffled(using: &rng).prefix(Self.base.count / 5))
             let entryBefore = try store.read { try $0.graph(graph).entryPoint }!

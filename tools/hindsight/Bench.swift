@@ -23,6 +23,8 @@ extension Hindsight {
         @Option(name: .customLong("ef-construction"), help: "Candidate list size while building.") var efConstruction: Int = 200
         @Option(help: "Seed of the level generator (default: the library's; another seed gives another graph of the same quality).")
         var seed: UInt64?
+        @Option(help: "What the search's walk compares: f32 (the vectors) or int8 (a compressed copy beside each node's links, re-ranked exactly).")
+        var walk: String = "f32"
         @Option(help: "Comma-separated search candidate list sizes.") var ef: String = "16,32,64"
         @Option(help: "Directory of the index (built here unless --reuse finds one).") var index: String
         @Flag(help: "Reuse the index in --index instead of rebuilding it.") var reuse = false
@@ -52,7 +54,7 @@ extension Hindsight {
                 basePath: base, queriesPath: queries, groundTruthPath: gt, indexPath: index,
                 dataset: dataset ?? URL(fileURLWithPath: base).deletingLastPathComponent().lastPathComponent)
             configuration.k = k
-            configuration.parameters = GraphParameters(m: m, efConstruction: efConstruction)
+            configuration.parameters = GraphParameters(m: m, efConstruction: efConstruction, walk: try WalkPrecision(flag: walk))
             if let seed { configuration.parameters.seed = seed }
             configuration.efs = efValues
             configuration.batch = batch
@@ -130,6 +132,16 @@ extension Hindsight {
                 FileHandle.standardOutput.write(Data("\(seconds)\n".utf8))
             }
         }
+    }
+}
+
+extension WalkPrecision {
+    /// The precision a `--walk` flag names.
+    init(flag: String) throws {
+        guard let precision = WalkPrecision(rawValue: flag) else {
+            throw ValidationError("--walk must be one of \(WalkPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flag)'.")
+        }
+        self = precision
     }
 }
 

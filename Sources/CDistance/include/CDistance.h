@@ -30,6 +30,30 @@ int hs_cpu_has_avx512f(void);
 /// Whether the CPU (and OS) support the AVX2 + FMA kernel.
 int hs_cpu_has_avx2_fma(void);
 
+/// Signature shared by every int8 dot-product kernel: `count` u8 codes at `a` times `count` s8
+/// codes at `b` (any alignment), summed exactly in 32 bits (exact for `count` up to 65,536).
+typedef int32_t (*hs_dot_u8s8_fn)(const void *a, const void *b, size_t count);
+
+/// u8·s8 dot product with AVX-512 VNNI (`vpdpbusd`, masked tail). Only call when
+/// `hs_cpu_has_avx512_vnni()` is true.
+int32_t hs_dot_u8s8_vnni(const void *a, const void *b, size_t count);
+/// u8·s8 dot product with AVX2 (widened to 16 bits, `vpmaddwd`). Only call when `hs_cpu_has_avx2()`.
+int32_t hs_dot_u8s8_avx2(const void *a, const void *b, size_t count);
+/// u8·s8 dot product in plain C: any CPU, and the reference the others are tested against.
+int32_t hs_dot_u8s8_portable(const void *a, const void *b, size_t count);
+
+/// Quantises `count` floats to u8 codes `round(x / scale) + 128` with `scale = max |x| / 127`
+/// (codes of 1…255); returns the scale (0 for a zero vector, whose codes are all 128).
+float hs_quantize_u8(const float *x, size_t count, uint8_t *codes);
+/// Quantises `count` floats to s8 codes `round(x / scale)` in −127…127 with `scale = max |x| / 127`;
+/// stores the sum of the codes in `code_sum` and returns the scale.
+float hs_quantize_s8(const float *x, size_t count, int8_t *codes, int32_t *code_sum);
+
+/// Whether the CPU (and OS) support the AVX-512 VNNI kernel (with AVX-512F and BW).
+int hs_cpu_has_avx512_vnni(void);
+/// Whether the CPU (and OS) support AVX2.
+int hs_cpu_has_avx2(void);
+
 /// Asks the CPU to start loading the cache lines of `bytes` bytes at `address` (no effect on
 /// correctness). At most the first `max_lines` 64-byte lines are requested.
 static inline void hs_prefetch(const void *address, size_t bytes, size_t max_lines) {

@@ -111,9 +111,14 @@ final class SearchContext {
     private(set) var tag: UInt16 = 0
     var candidates = CandidateHeap<NearestFirst>(capacity: 256)
     var results = CandidateHeap<FarthestFirst>(capacity: 256)
+    /// Nodes an estimated walk displaced from `results`, kept for re-ranking.
+    var spill = CandidateHeap<FarthestFirst>(capacity: 64)
     /// The normalised query, 64-byte aligned.
     private(set) var query: UnsafeMutableRawPointer
     private var queryCapacity: Int
+    /// The query's compressed codes (for a compressed walk), 64-byte aligned.
+    private var codes: UnsafeMutableRawPointer
+    private var codesCapacity: Int
     /// Unvisited neighbours of the node being expanded and their vectors.
     let batchNodes: UnsafeMutablePointer<UInt32>
     let batchVectors: UnsafeMutablePointer<UnsafeRawPointer>
@@ -125,6 +130,8 @@ final class SearchContext {
         visited.initialize(repeating: 0, count: visitedCapacity)
         queryCapacity = 1536 * 4
         query = .allocate(byteCount: queryCapacity, alignment: 64)
+        codesCapacity = 1536
+        codes = .allocate(byteCount: codesCapacity, alignment: 64)
         batchNodes = .allocate(capacity: SearchContext.batchCapacity)
         batchVectors = .allocate(capacity: SearchContext.batchCapacity)
     }
@@ -132,10 +139,12 @@ final class SearchContext {
     deinit {
         visited.deallocate()
         query.deallocate()
+        codes.deallocate()
         batchNodes.deallocate()
         batchVectors.deallocate()
         candidates.deallocate()
         results.deallocate()
+        spill.deallocate()
     }
 
     /// Starts a new search over a graph of `nodeCount` nodes: every node unvisited.
@@ -154,6 +163,17 @@ final class SearchContext {
         tag += 1
         candidates.removeAll()
         results.removeAll()
+        spill.removeAll()
+    }
+
+    /// Scratch memory for `dimension` bytes of query codes.
+    func queryCodes(dimension: Int) -> UnsafeMutableRawPointer {
+        if dimension > codesCapacity {
+            codes.deallocate()
+            codesCapacity = dimension
+            codes = .allocate(byteCount: codesCapacity, alignment: 64)
+        }
+        return codes
     }
 
     /// Copies the query (already a unit vector) into aligned scratch memory.
