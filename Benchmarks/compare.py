@@ -16,7 +16,12 @@ hnswlib (per call and batch), writes OUT/summary.md and OUT/summary.json, and dr
 OUT/recall-qps.svg with Benchmarks/plot.py.
 
 Peers need a virtualenv (see ../shared/bench/README.md):
-  python3 -m venv .venv-bench && .venv-bench/bin/pip install numpy hnswlib faiss-cpu usearch chromadb
+  python3 -m venv .venv-bench && .venv-bench/bin/pip install numpy faiss-cpu usearch chromadb
+  .venv-bench/bin/pip install pybind11 setuptools && \
+      .venv-bench/bin/pip install --no-binary hnswlib --no-build-isolation hnswlib
+The second line compiles hnswlib's C++ core from its source on this machine (its setup.py adds
+-O3 -march=native, so its AVX-512 distance is used), rather than taking the generic pip wheel.
+--walk int8 benchmarks Hindsight's compressed walk (an index of its own in WORK).
 
 .venv-bench/bin/python Benchmarks/compare.py --data ../shared/data/debian-minilm --out bench-out/debian-minilm
 """
@@ -46,10 +51,15 @@ def hindsight(a, efs, reuse=False, out_name="hindsight.json"):
     out = os.path.join(a.out, out_name)
     run([exe, "bench", "--base", f"{a.data}/base.npy", "--queries", f"{a.data}/queries.npy", "--gt", f"{a.data}/gt.npy",
          "--k", "10", "--m", "16", "--ef-construction", "200", "--ef", ",".join(map(str, efs)),
-         "--index", os.path.join(a.work, "hindsight"), "--batch", str(a.batch), "--threads", str(a.threads),
+         "--index", hindsight_index(a), "--walk", a.walk, "--batch", str(a.batch), "--threads", str(a.threads),
          "--passes", str(a.passes), "--build-threads", str(a.build_threads), "--json", out] + (["--reuse"] if reuse else []))
     with open(out) as f:
         return json.load(f)
+
+
+def hindsight_index(a):
+    """Hindsight's index in WORK: one per walk precision (the same seed builds the same graph)."""
+    return os.path.join(a.work, "hindsight" if a.walk == "f32" else f"hindsight-{a.walk}")
 
 
 def median(values):
@@ -145,7 +155,7 @@ def interleaved(a, efs, hs, batch):
     index.load_index(os.path.join(a.work, "hnswlib", "index.bin"), max_elements=n)
     index.set_num_threads(1)
     exe = os.path.join(ROOT, ".build", "release", "hindsight")
-    child = subprocess.Popen([exe, "bench-passes", "--index", os.path.join(a.work, "hindsight"),
+    child = subprocess.Popen([exe, "bench-passes", "--index", hindsight_index(a),
                               "--queries", f"{a.data}/queries.npy", "--k", "10"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if child.stdout.readline().strip() != "ready":
@@ -270,6 +280,7 @@ def main():
     ap.add_argument("--work", help="scratch folder for the indexes (default OUT/indexes)")
     ap.add_argument("--peers-script", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
     ap.add_argument("--peers", default="hnswlib,faiss,usearch,chromadb,numpy")
+    ap.add_argument("--walk", default="f32", help="Hindsight's walk precision: f32 or int8 (hindsight bench --walk)")
     ap.add_argument("--efs", default=",".join(map(str, DEFAULT_EFS)))
     ap.add_argument("--batch", type=int, default=1000, help="vectors per Hindsight write transaction")
     ap.add_argument("--threads", type=int, default=2, help="threads for Hindsight's extra multi-threaded figure")

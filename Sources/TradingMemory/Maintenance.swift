@@ -13,6 +13,8 @@ public struct RebuildReport: Sendable {
     public var memories: Int
     public var m: Int
     public var efConstruction: Int
+    /// The graphs' walk precision after the rebuild.
+    public var walk: WalkPrecision
     public var seconds: Double
 }
 
@@ -47,8 +49,9 @@ extension TradingMemoryStore {
     /// the stored vectors, with new HNSW parameters when given (recorded in the catalog). Each
     /// collection is one write transaction: readers keep answering from the old graphs until it
     /// commits, and an interrupted rebuild leaves them intact. `threads` above 1 searches each
-    /// batch's links on that many threads (a batch-parallel build).
-    public func rebuild(collection: String? = nil, m: Int? = nil, efConstruction: Int? = nil, threads: Int = 1,
+    /// batch's links on that many threads (a batch-parallel build). `walk` converts the graphs to
+    /// another walk precision (a database of format version 1 becomes version 2 with int8).
+    public func rebuild(collection: String? = nil, m: Int? = nil, efConstruction: Int? = nil, walk: WalkPrecision? = nil, threads: Int = 1,
                         progress: ((_ collection: String, _ done: Int, _ total: Int) -> Void)? = nil) throws -> [RebuildReport] {
         let names = try collection.map { [$0] } ?? collections().map(\.name)
         var reports: [RebuildReport] = []
@@ -59,6 +62,7 @@ extension TradingMemoryStore {
                 var parameters = entry.configuration.index
                 if let m { parameters.m = m }
                 if let efConstruction { parameters.efConstruction = efConstruction }
+                if let walk { parameters.walk = walk }
                 let total = try writer.graph(entry.globalGraphID).live + entry.tickers.values.reduce(0) { $0 + $1.live }
                 var done = 0
                 entry.globalGraph = try writer.rebuildGraph(entry.globalGraphID, parameters: parameters, threads: threads) { progress?(name, done + $0, total) }.rawValue
@@ -71,10 +75,11 @@ extension TradingMemoryStore {
                 entry.configuration.index = parameters
                 state.save(entry)
                 return RebuildReport(collection: name, layers: 1 + entry.tickers.count, memories: entry.live, m: parameters.m,
-                                     efConstruction: parameters.efConstruction, seconds: 0)
+                                     efConstruction: parameters.efConstruction, walk: parameters.walk, seconds: 0)
             }
-            reports.append(RebuildReport(collection: report.collection, layers: report.layers, memories: report.memories, m: report.m,
-                                         efConstruction: report.efConstruction, seconds: Date().timeIntervalSince(start)))
+            var timed = report
+            timed.seconds = Date().timeIntervalSince(start)
+            reports.append(timed)
         }
         return reports
     }

@@ -1,6 +1,6 @@
 public import Foundation
 import LMDB
-import VectorIndex
+public import VectorIndex
 
 /// What `hindsight stats` reports: the whole database, each named database, each collection and layer.
 public struct DatabaseStatistics: Sendable {
@@ -24,6 +24,8 @@ public struct DatabaseStatistics: Sendable {
         public var entryPoint: UInt32?
         public var m: Int
         public var efConstruction: Int
+        /// What the graph's search walks (f32 or int8).
+        public var walk: WalkPrecision
     }
 
     public struct CollectionStatistics: Sendable {
@@ -58,7 +60,7 @@ extension TradingMemoryStore {
     static func layerStatistics(_ name: String, _ graph: GraphInfo) -> DatabaseStatistics.LayerStatistics {
         .init(layer: name, graph: graph.id.rawValue, nodes: graph.nodeCount, live: graph.live, tombstones: graph.tombstones,
               levels: graph.maxLevel + 1, entryPoint: graph.entryPoint?.rawValue, m: graph.parameters.m,
-              efConstruction: graph.parameters.efConstruction)
+              efConstruction: graph.parameters.efConstruction, walk: graph.parameters.walk)
     }
 
     /// Facts about the database, its collections and their layers, from one snapshot.

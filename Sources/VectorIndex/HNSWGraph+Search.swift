@@ -261,9 +261,17 @@ extension HNSWGraph {
     func graphSearch<Filter: VectorFilter>(query: UnsafeRawPointer, k: Int, ef: Int, filter: Filter,
                                            context: SearchContext, visitBudget: Int) -> (neighbors: [Neighbor], computed: Int)? {
         guard header.entryPoint != IndexFormat.noNode, k > 0 else { return ([], 0) }
+        let hasFilter = !(filter is AllowAll)
+        // Each branch names concrete metric and eligibility types, so that the walk is specialised
+        // for them (the unfiltered walk fully; a filter's type stays generic).
         switch header.parameters.walk {
         case .f32:
-            return walk(metric: FloatWalk(graph: self, query: query), k: k, ef: ef, filter: filter, context: context,
+            let metric = FloatWalk(graph: self, query: query)
+            if hasFilter {
+                return walk(metric: metric, eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, k: k, ef: ef,
+                            context: context, visitBudget: visitBudget, reranksWith: nil)
+            }
+            return walk(metric: metric, eligibility: LiveNodes(), stopsEarly: header.deleted == 0, k: k, ef: ef, context: context,
                         visitBudget: visitBudget, reranksWith: nil)
         case .int8:
             let codes = context.queryCodes(dimension: space.header.dimension)
@@ -271,16 +279,23 @@ extension HNSWGraph {
                 Int8Codes.encodeQuery($0, count: space.header.dimension, into: codes.assumingMemoryBound(to: Int8.self))
             }
             let metric = Int8Walk(graph: self, queryCodes: UnsafeRawPointer(codes), queryScale: scale, codeSum: codeSum)
-            return walk(metric: metric, k: k, ef: ef, filter: filter, context: context, visitBudget: visitBudget,
-                        reranksWith: FloatWalk(graph: self, query: query))
+            let exact = FloatWalk(graph: self, query: query)
+            if hasFilter {
+                return walk(metric: metric, eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, k: k, ef: ef,
+                            context: context, visitBudget: visitBudget, reranksWith: exact)
+            }
+            return walk(metric: metric, eligibility: LiveNodes(), stopsEarly: header.deleted == 0, k: k, ef: ef, context: context,
+                        visitBudget: visitBudget, reranksWith: exact)
         }
     }
 
     /// The walk of ``graphSearch(query:k:ef:filter:context:visitBudget:)`` with `metric`; when the
-    /// metric is an estimate, every node of the final candidate list (`ef` of them) is re-ranked
-    /// with `exact` and the `k` nearest by exact distance are returned.
-    private func walk<Metric: WalkMetric, Filter: VectorFilter>(metric: Metric, k: Int, ef: Int, filter: Filter, context: SearchContext,
-                                                               visitBudget: Int, reranksWith exact: FloatWalk?)
+    /// metric is an estimate, every node of the final candidate list (`ef` of them, plus the nearest
+    /// displaced ones up to `rerankFactor × k`) is re-ranked with `exact` and the `k` nearest by
+    /// exact distance are returned.
+    private func walk<Metric: WalkMetric, Eligibility: NodeEligibility>(metric: Metric, eligibility: Eligibility, stopsEarly: Bool,
+                                                                        k: Int, ef: Int, context: SearchContext, visitBudget: Int,
+                                                                        reranksWith exact: FloatWalk?)
         -> (neighbors: [Neighbor], computed: Int)? {
         let entryNode = header.entryPoint
         let start = Candidate(distance: metric.distance(at: metric.location(of: entryNode)), node: entryNode)
@@ -289,17 +304,8 @@ extension HNSWGraph {
         // An estimated walk re-ranks at least 2k nodes: the ef list, and when ef < 2k the nearest
         // nodes it displaced (where the estimate most often misorders the k-th neighbour).
         let spill = exact == nil ? 0 : max(0, Self.rerankFactor * k - ef)
-        let hasFilter = !(filter is AllowAll)
-        let computed: Int?
-        if hasFilter {
-            computed = searchLevel(metric: metric, entry: closest, ef: ef, level: 0, context: context,
-                                   eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, visitBudget: visitBudget,
-                                   spill: spill)
-        } else {
-            computed = searchLevel(metric: metric, entry: closest, ef: ef, level: 0, context: context,
-                                   eligibility: LiveNodes(), stopsEarly: header.deleted == 0, visitBudget: visitBudget, spill: spill)
-        }
-        guard var computed else { return nil }
+        guard var computed = searchLevel(metric: metric, entry: closest, ef: ef, level: 0, context: context, eligibility: eligibility,
+                                         stopsEarly: stopsEarly, visitBudget: visitBudget, spill: spill) else { return nil }
         computed += upperComputed + 1
         var results = context.results
         defer { context.results = results }

@@ -5,7 +5,7 @@ import LMDB
 public enum IndexFormat {
     /// The format version this build writes, and the newest it reads.
     /// Version 2 added compressed walks (``WalkPrecision``): a graph header may name one, and its
-    /// level-0 slots then carry each node's compressed vector after the links. Version 1
+    /// node records then carry each node's compressed vector after the slot number. Version 1
     /// databases are read as they are; a database is marked version 2 when its first graph with a
     /// compressed walk is created (so that an older build refuses it rather than misreading it).
     public static let version: UInt32 = 2

@@ -1,13 +1,13 @@
 internal import Distance
 
 /// The numbers a graph walk compares: the stored float32 vectors, or a compressed copy of each
-/// node's vector kept in its level-0 slot beside its links.
+/// node's vector kept after the node's entry in the graph's node table.
 ///
 /// With a compressed walk every distance of the descent and the level-0 beam search is computed
-/// on the copies (a 384-d vector is 6 cache lines in int8 instead of 24, read in the same record as
-/// the node's links), and the whole candidate list (`ef` nodes) is then re-ranked with the float32
-/// vectors: the similarities returned are exact, only the route differs. Construction always uses
-/// float32, so the graph is the same for every precision.
+/// on the copies (a 384-d vector is 6 cache lines in int8 instead of 24, read in one record with
+/// the node's slot number), and the final candidates (the `ef` list, and at least `2k` nodes) are
+/// then re-ranked with the float32 vectors: the similarities returned are exact, only the route
+/// differs. Construction always uses float32, so the graph is the same for every precision.
 public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
     /// The float32 vectors themselves (format version 1's only walk).
     case f32
@@ -15,7 +15,7 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
     /// AVX2 or portable).
     case int8
 
-    /// Bytes of one node's compressed copy in its level-0 slot, for `dimension`-dimensional vectors.
+    /// Bytes of one node's compressed copy in its node record, for `dimension`-dimensional vectors.
     func codeBytes(dimension: Int) -> Int {
         switch self {
         case .f32: 0
@@ -40,7 +40,7 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
     }
 }
 
-/// The compressed copy of a vector, as stored after the links of a level-0 slot.
+/// The compressed copy of a vector, as stored after the slot number of a node record.
 enum WalkCodes {
     /// Writes the copy of the unit vector at `vector` (`dimension` float32 values) to `destination`.
     static func write(_ vector: UnsafeRawPointer, dimension: Int, precision: WalkPrecision, to destination: UnsafeMutableRawPointer) {

@@ -121,10 +121,12 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
     public var kindDecay: WireKindDecay?
     /// Scoring with decisions' credit: `{"beta": 0.2, "scale": 0.05}` (absent: without).
     public var credit: CreditSettings?
+    /// What the graphs' search walk compares: `"f32"` or `"int8"` (absent: the library's default).
+    public var walk: WalkPrecision?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", decay, capacity, m, efConstruction = "ef_construction",
-             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical, kindDecay = "kind_decay", credit
+             searchEf = "search_ef", seed, getOrCreate = "get_or_create", lexical, kindDecay = "kind_decay", credit, walk
     }
 
     public init(name: String?, configuration: CollectionConfiguration, getOrCreate: Bool? = nil, includeSeed: Bool = false) {
@@ -141,11 +143,13 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
         lexical = WireLexical(configuration.lexical)
         kindDecay = configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
         credit = configuration.credit
+        walk = configuration.index.walk
     }
 
     public func configuration() throws -> CollectionConfiguration {
         var index = GraphParameters(m: m ?? 16, efConstruction: efConstruction ?? 200)
         if let seed { index.seed = seed }
+        if let walk { index.walk = walk }
         let lexical = try self.lexical.map { try $0.settings() } ?? (embeddingModel != nil ? LexicalSettings.standard : nil)
         return CollectionConfiguration(dimension: dimension, embeddingModel: embeddingModel, decay: try decay?.decayFunction() ?? .none,
                                        capacity: capacity?.policy ?? .unlimited, index: index, searchEf: searchEf ?? 64, lexical: lexical,
@@ -226,10 +230,12 @@ public struct WireCollection: Codable, Hashable, Sendable {
     public var lexical: WireLexical?
     public var kindDecay: WireKindDecay?
     public var credit: CreditSettings?
+    /// The graphs' walk precision (absent from servers that predate it: f32).
+    public var walk: WalkPrecision?
 
     enum CodingKeys: String, CodingKey {
         case name, dimension, embeddingModel = "embedding_model", count, pending, tickers, created, decay, capacity, m,
-             efConstruction = "ef_construction", searchEf = "search_ef", lexical, kindDecay = "kind_decay", credit
+             efConstruction = "ef_construction", searchEf = "search_ef", lexical, kindDecay = "kind_decay", credit, walk
     }
 
     public init(_ info: CollectionInfo) {
@@ -248,12 +254,13 @@ public struct WireCollection: Codable, Hashable, Sendable {
         lexical = WireLexical(info.configuration.lexical)
         kindDecay = info.configuration.kindDecay.flatMap { $0.isEmpty ? nil : WireKindDecay($0) }
         credit = info.configuration.credit
+        walk = info.configuration.index.walk
     }
 
     public var info: CollectionInfo {
         CollectionInfo(name: name, configuration: CollectionConfiguration(
             dimension: dimension, embeddingModel: embeddingModel, decay: (try? decay.decayFunction()) ?? .none,
-            capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction), searchEf: searchEf,
+            capacity: capacity.policy, index: GraphParameters(m: m, efConstruction: efConstruction, walk: walk ?? .f32), searchEf: searchEf,
             lexical: (try? lexical?.settings()) ?? nil, kindDecay: try? kindDecay?.functions(), credit: credit),
             created: created.date, count: count, pending: pending, tickers: tickers)
     }

@@ -1,4 +1,5 @@
 public import TradingMemory
+import VectorIndex
 
 // The JSON of the maintenance reports (`hindsight stats|verify|rebuild|compact|consolidate --json`):
 // the reports are the engine's types; their wire keys are written here, once.
@@ -38,7 +39,7 @@ extension DatabaseStatistics.Storage: Encodable {
 extension DatabaseStatistics.LayerStatistics: Encodable {
     public func encode(to encoder: any Encoder) throws {
         try encodeFields(encoder, ["layer": layer, "graph": graph, "nodes": nodes, "live": live, "tombstones": tombstones, "levels": levels,
-                                   "entry_point": entryPoint, "m": m, "ef_construction": efConstruction])
+                                   "entry_point": entryPoint, "m": m, "ef_construction": efConstruction, "walk": walk.rawValue])
     }
 }
 
@@ -64,7 +65,7 @@ extension VerificationFinding: Encodable {
 extension RebuildReport: Encodable {
     public func encode(to encoder: any Encoder) throws {
         try encodeFields(encoder, ["collection": collection, "layers": layers, "memories": memories, "m": m,
-                                   "ef_construction": efConstruction, "seconds": seconds])
+                                   "ef_construction": efConstruction, "walk": walk.rawValue, "seconds": seconds])
     }
 }
 

@@ -97,7 +97,7 @@ func queryResults(_ output: String) throws -> [[String: Any]] {
 
             let stats = try CLI.run(["stats", "--json"] + db)
             let statsJSON = try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any]
-            #expect(statsJSON?["format_version"] as? Int == 1)
+            #expect(statsJSON?["format_version"] as? Int == 2)
             let collection = (statsJSON?["collections"] as? [[String: Any]])?.first
             #expect(collection?["memories"] as? Int == 3 && collection?["pending"] as? Int == 0)
 

@@ -25,6 +25,8 @@ extension Hindsight {
             @Option(help: "Eviction order: oldest-first or lowest-score.") var eviction: String = "oldest-first"
             @Option(help: "HNSW links per node.") var m: Int = 16
             @Option(name: .customLong("ef-construction"), help: "HNSW candidate list size while inserting.") var efConstruction: Int = 200
+            @Option(help: "What the search walks: int8 (compressed copies beside the node entries, re-ranked exactly) or f32 (the vectors). Default: the library's.")
+            var walk: String?
             @Flag(name: .customLong("if-missing"), help: "Succeed without change when the collection exists (get-or-create).")
             var ifMissing = false
             @Option(help: "Lexical recall (BM25 beside the vectors, hybrid by default): on or off. Default: on for a collection of text (with --embedder or --model).")
@@ -69,8 +71,10 @@ extension Hindsight {
                     }
                     creditSettings = CreditSettings(beta: beta, scale: parts.count == 2 ? parts[1]! : CreditSettings().scale)
                 }
+                var index = GraphParameters(m: m, efConstruction: efConstruction)
+                if let walk { index.walk = try WalkPrecision(flag: walk) }
                 let configuration = CollectionConfiguration(dimension: dim, embeddingModel: model, decay: try decay.decayFunction() ?? .none,
-                                                            capacity: capacity, index: GraphParameters(m: m, efConstruction: efConstruction),
+                                                            capacity: capacity, index: index,
                                                             lexical: lexicalOn ? .standard : nil, kindDecay: byKind, credit: creditSettings)
                 let store = try database.openStore()
                 defer { store.close() }

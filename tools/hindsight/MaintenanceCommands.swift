@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import VectorIndex
 import WireFormat
 
 extension Hindsight {
@@ -40,6 +41,7 @@ extension Hindsight {
         @Option(help: "The collection (default: every collection).") var collection: String?
         @Option(help: "New links per node (M).") var m: Int?
         @Option(name: .customLong("ef-construction"), help: "New candidate list size while inserting.") var efConstruction: Int?
+        @Option(help: "Convert the graphs' walk: int8 (compressed copies, re-ranked exactly) or f32.") var walk: String?
         @Option(help: "Threads searching for each batch's links (1: the serial insert; more: a batch-parallel build).")
         var threads: Int = 1
         @Option(help: "Also turn lexical recall (BM25 beside the vectors) on or off: on builds the index of every live memory, off removes it.")
@@ -61,13 +63,15 @@ extension Hindsight {
                 }
             }
             let progress = ProgressLine("rebuilding")
-            for report in try store.rebuild(collection: collection, m: m, efConstruction: efConstruction, threads: threads, progress: { name, done, total in
+            let walk = try self.walk.map(WalkPrecision.init(flag:))
+            for report in try store.rebuild(collection: collection, m: m, efConstruction: efConstruction, walk: walk, threads: threads,
+                                            progress: { name, done, total in
                 progress.update(done, total)
                 _ = name
             }) {
                 progress.finish()
-                print(String(format: "rebuilt %@: %d layers, %d memories, M=%d efConstruction=%d in %.1f s", report.collection,
-                             report.layers, report.memories, report.m, report.efConstruction, report.seconds))
+                print(String(format: "rebuilt %@: %d layers, %d memories, M=%d efConstruction=%d walk %@ in %.1f s", report.collection,
+                             report.layers, report.memories, report.m, report.efConstruction, report.walk.rawValue, report.seconds))
             }
         }
     }

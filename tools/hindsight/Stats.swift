@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TradingMemory
+import VectorIndex
 import WireFormat
 
 extension Hindsight {
@@ -22,11 +23,11 @@ extension Hindsight {
             for collection in stats.collections {
                 print("\ncollection \(collection.name): dim \(collection.dimension)\(collection.embeddingModel.map { " (\($0))" } ?? ""), "
                       + "\(collection.memories) memories, \(collection.pending) pending, \(collection.vectorsLive)/\(collection.vectorsAllocated) vectors live")
-                print("  layer            nodes     live  tombstones  levels  entry      M  efC")
+                print("  layer            nodes     live  tombstones  levels  entry      M  efC  walk")
                 for layer in collection.layers {
                     print("  " + layer.layer.padded(14) + String(format: " %7d  %7d  %10d  %6d  ", layer.nodes, layer.live, layer.tombstones,
                                                                         layer.levels)
-                          + (layer.entryPoint.map { "#\($0)" } ?? "-").padded(8) + String(format: " %3d  %3d", layer.m, layer.efConstruction))
+                          + (layer.entryPoint.map { "#\($0)" } ?? "-").padded(8) + String(format: " %3d  %3d  ", layer.m, layer.efConstruction) + layer.walk.rawValue)
                 }
             }
             print("\nnamed databases:")
