@@ -17,7 +17,10 @@ import TradingMemory
     @Test func cliHTTPAndExportsAgree() async throws {
         try await withTemporaryDirectory { path in
             let db = ["--db", path + "/db"]
-            #expect(try CLI.run(["collection", "create", "c", "--dim", "3", "--half-life", "30d", "--max-per-ticker", "5"] + db).status == 0)
+            #expect(try CLI.run(["collection", "create", "c", "--dim", "3", "--half-life", "30d", "--max-per-ticker", "5", "--walk", "int8"] + db).status == 0)
+            // A walk the engine does not have is a clear error and creates nothing.
+            let badWalk = try CLI.run(["collection", "create", "d", "--dim", "3", "--walk", "bf16"] + db)
+            #expect(badWalk.status != 0 && badWalk.error.contains("walk"), "\(badWalk.error)")
             let records = """
             {"id":"AAPL-1","ticker":"AAPL","time":"2024-01-02","known_at":"2024-01-09","situation":"demand strong","reflection":"buy beats","action":"BUY","outcome":0.04,"quality":0.5,"metadata":{"regime":"bull","n":2,"ok":true},"vector":[1,0.1,0]}
             {"id":"茅台-1","ticker":"600519.SH","time":"2024-01-03","situation":"白酒需求回升","reflection":"持有","action":"HOLD","vector":[0.9,0.3,0]}
@@ -44,6 +47,9 @@ import TradingMemory
                         (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? NSDictionary
                     }
                 }
+                let refused = try await client.execute(uri: "/v1/collections", method: .post, headers: [.contentType: "application/json"],
+                                                       body: ByteBuffer(string: #"{"name":"e","dimension":3,"walk":"bf16"}"#)) { $0.status }
+                #expect(refused == .badRequest)
                 return (try await get(.get, "/v1/collections"),
                         try await get(.post, "/v1/collections/c/query", #"{"vectors":[[1,0,0]],"k":5,"as_of":"2024-03-01"}"#),
                         try await get(.get, "/v1/collections/c/decisions"))
@@ -58,7 +64,9 @@ import TradingMemory
             // HTTP memory's fields under the same keys (its `id` is the caller id, as in a record to add).
             let collectionLine = exportLines.first { $0["type"] as? String == "collection" }
             let httpCollection = (httpCollections?["collections"] as? [NSDictionary])?.first
-            for key in ["name", "dimension", "decay", "capacity", "m", "ef_construction", "search_ef", "created"] {
+            #expect(collectionLine?["walk"] as? String == "int8")
+            #expect((httpCollections?["collections"] as? [NSDictionary])?.map { $0["name"] as? String } == ["c"], "nothing else was created")
+            for key in ["name", "dimension", "decay", "capacity", "m", "ef_construction", "search_ef", "walk", "created"] {
                 #expect(collectionLine?[key] != nil && collectionLine?[key] as? NSObject == httpCollection?[key] as? NSObject, "\(key)")
             }
             let httpMemories = results.map(\.self) + ((httpPending?["pending"] as? [NSDictionary]) ?? [])

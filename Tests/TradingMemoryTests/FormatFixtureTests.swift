@@ -3,6 +3,7 @@ import LMDB
 import TestSupport
 import Testing
 import TradingMemory
+import VectorIndex
 import WireFormat
 
 /// A database written by an earlier build (Tests/Fixtures/format-v1, made by its make.sh) opens with
@@ -85,6 +86,33 @@ import WireFormat
             try store.add([NewMemory(callerID: "after", ticker: "BRK.B", time: Date(timeIntervalSince1970: 1_712_000_000), situation: "new",
                                      reflection: "new lesson", vector: vector)], to: "trader")
             #expect(try store.verify().clean)
+        }
+    }
+
+    /// `rebuild --walk int8` converts a database of the earlier format: it is marked version 2,
+    /// verifies clean (each compressed copy is the encoding of its vector), its collections record
+    /// the walk, and it answers the fixture's queries with the same memories and exact similarities.
+    @Test func rebuildingWithAnInt8WalkConvertsTheEarlierFormat() throws {
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Self.fixture.appendingPathComponent("expected.json")))
+        try withTemporaryDirectory { path in
+            try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("db").path, toPath: path + "/db")
+            let store = try TradingMemoryStore(path: path + "/db")
+            defer { store.close() }
+            #expect(try store.statistics().formatVersion == 1)
+            let reports = try store.rebuild(walk: .int8)
+            #expect(reports.map(\.collection) == ["plain", "trader"] && reports.allSatisfy { $0.walk == .int8 })
+            let statistics = try store.statistics()
+            #expect(statistics.formatVersion == 2)
+            #expect(statistics.collections.flatMap(\.layers).allSatisfy { $0.walk == .int8 })
+            #expect(try store.collections().allSatisfy { $0.configuration.index.walk == .int8 })
+            let report = try store.verify()
+            #expect(report.clean, "\(report.findings)")
+            for fixture in expected.cases {
+                let (collection, query) = try Self.query(fixture)
+                let results = try store.recall(query, in: collection)
+                #expect(results.map(\.memory.id.rawValue) == fixture.results.map(\.engine_id), "\(fixture.args)")
+                for (got, want) in zip(results, fixture.results) { #expect(abs(got.similarity - want.similarity) <= 1e-6) }
+            }
         }
     }
 

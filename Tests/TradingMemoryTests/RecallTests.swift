@@ -21,10 +21,15 @@ private func oracle(_ memories: [(id: MemoryID, memory: NewMemory)], query: [Flo
 
 @Suite struct RecallTests {
     /// 2,400 memories over 50 tickers and 3 years; 200 queries at random `asOf` dates.
-    @Test func backTestReplayNeverSeesTheFutureAndMatchesBruteForce() throws {
+    /// For every walk precision: the graph path of a compressed walk re-ranks exactly, so its scores
+    /// are the brute-force scores and `as_of` holds on every path.
+    @Test(arguments: WalkPrecision.allCases)
+    func backTestReplayNeverSeesTheFutureAndMatchesBruteForce(walk: WalkPrecision) throws {
         try withTemporaryMemoryStore { store, _ throws in
             let decay = DecayFunction.halfLife(180 * day)
-            try store.createCollection("judge", configuration: CollectionConfiguration(dimension: 32, decay: decay, searchEf: 64))
+            try store.createCollection("judge", configuration: CollectionConfiguration(dimension: 32, decay: decay,
+                                                                                       index: GraphParameters(walk: walk), searchEf: 64))
+            #expect(try store.collection("judge").configuration.index.walk == walk)
             var rng = SplitMix64(seed: 2024)
             let vectors = clusteredVectors(count: 2_400 + 200, dimension: 32, clusters: 30, noise: 0.5, seed: 11)
             let tickers = (0..<50).map { "T\($0)" }
