@@ -21,7 +21,7 @@ Peers need a virtualenv (see ../shared/bench/README.md):
       .venv-bench/bin/pip install --no-binary hnswlib --no-build-isolation hnswlib
 The second line compiles hnswlib's C++ core from its source on this machine (its setup.py adds
 -O3 -march=native, so its AVX-512 distance is used), rather than taking the generic pip wheel.
---walk int8 benchmarks Hindsight's compressed walk (an index of its own in WORK).
+--walk f32 benchmarks Hindsight's float32 walk (an index of its own in WORK; the default is int8).
 
 .venv-bench/bin/python Benchmarks/compare.py --data ../shared/data/debian-minilm --out bench-out/debian-minilm
 """
@@ -280,7 +280,7 @@ def main():
     ap.add_argument("--work", help="scratch folder for the indexes (default OUT/indexes)")
     ap.add_argument("--peers-script", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
     ap.add_argument("--peers", default="hnswlib,faiss,usearch,chromadb,numpy")
-    ap.add_argument("--walk", default="f32", help="Hindsight's walk precision: f32 or int8 (hindsight bench --walk)")
+    ap.add_argument("--walk", default="int8", help="Hindsight's walk precision: int8 (the default) or f32 (hindsight bench --walk)")
     ap.add_argument("--efs", default=",".join(map(str, DEFAULT_EFS)))
     ap.add_argument("--batch", type=int, default=1000, help="vectors per Hindsight write transaction")
     ap.add_argument("--threads", type=int, default=2, help="threads for Hindsight's extra multi-threaded figure")

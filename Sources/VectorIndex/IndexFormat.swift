@@ -125,9 +125,12 @@ public struct GraphParameters: Hashable, Sendable, Codable {
     public var seed: UInt64
 
     /// What the search's walk compares (``WalkPrecision``); construction always uses float32.
+    /// New graphs walk int8 copies (the fastest walk whose recall@10 at the same `ef` stays within
+    /// 0.002 of float32 on both benchmark sets, docs/benchmarks.md); settings stored before walks
+    /// existed decode as ``WalkPrecision/f32``.
     public var walk: WalkPrecision
 
-    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x5EED_4D5F_1DE5_0001, walk: WalkPrecision = .f32) {
+    public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x5EED_4D5F_1DE5_0001, walk: WalkPrecision = .int8) {
         self.m = m
         self.efConstruction = efConstruction
         self.seed = seed

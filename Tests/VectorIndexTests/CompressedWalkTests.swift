@@ -139,7 +139,7 @@ import Testing
             // As a version-1 database: float32 graphs keep the version, an int8 graph raises it.
             try store.write { writer in try writer.transaction.put(integer: UInt32(1), for: "format-version", in: store.databases.meta) }
             let space = try store.write { writer in try writer.createSpace(dimension: 8) }
-            _ = try store.write { writer in try writer.createGraph(in: space) }
+            _ = try store.write { writer in try writer.createGraph(in: space, parameters: GraphParameters(walk: .f32)) }
             #expect(try store.formatVersion() == 1)
             _ = try store.write { writer in try writer.createGraph(in: space, parameters: GraphParameters(walk: .int8)) }
             #expect(try store.formatVersion() == 2)

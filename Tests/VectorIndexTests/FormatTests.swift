@@ -52,8 +52,11 @@ private func snapshot(_ path: String) -> [String: Data] {
         }
     }
 
+    /// Float32-walk headers (format version 1's only kind; compressed walks append their own fields,
+    /// see CompressedWalkTests) round-trip, with and without the identity prefix.
     @Test func graphHeadersRoundTripAndOlderHeadersHaveNoIdentityPrefix() throws {
-        var header = GraphHeader(space: SpaceID(rawValue: 1), dimension: 8, parameters: GraphParameters(m: 12, efConstruction: 80), pageSize: 4096)
+        var header = GraphHeader(space: SpaceID(rawValue: 1), dimension: 8, parameters: GraphParameters(m: 12, efConstruction: 80, walk: .f32),
+                                 pageSize: 4096)
         header.nodeCount = 10
         header.live = 9
         header.entryPoint = 3
