@@ -78,7 +78,7 @@ public struct RecallBenchmarkReport: Codable, Sendable {
     public var runs: [RecallRun]
     public var machine: String
     public var kernel: String
-    /// The graph's walk precision (f32 or int8).
+    /// The graph's walk precision (f32, int8 or bf16).
     public var walk: String?
 }
 

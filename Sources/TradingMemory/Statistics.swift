@@ -24,7 +24,7 @@ public struct DatabaseStatistics: Sendable {
         public var entryPoint: UInt32?
         public var m: Int
         public var efConstruction: Int
-        /// What the graph's search walks (f32 or int8).
+        /// What the graph's search walks (f32, int8 or bf16).
         public var walk: WalkPrecision
     }
 

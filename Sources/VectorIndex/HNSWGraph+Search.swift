@@ -286,6 +286,15 @@ extension HNSWGraph {
             }
             return walk(metric: metric, eligibility: LiveNodes(), stopsEarly: header.deleted == 0, k: k, ef: ef, context: context,
                         visitBudget: visitBudget, reranksWith: exact)
+        case .bf16:
+            let metric = BF16Walk(graph: self, query: query, scratch: context.queryCodes(dimension: 2 * space.header.dimension))
+            let exact = FloatWalk(graph: self, query: query)
+            if hasFilter {
+                return walk(metric: metric, eligibility: FilteredLiveNodes(filter: filter), stopsEarly: false, k: k, ef: ef,
+                            context: context, visitBudget: visitBudget, reranksWith: exact)
+            }
+            return walk(metric: metric, eligibility: LiveNodes(), stopsEarly: header.deleted == 0, k: k, ef: ef, context: context,
+                        visitBudget: visitBudget, reranksWith: exact)
         }
     }
 

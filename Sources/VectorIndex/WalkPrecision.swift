@@ -14,12 +14,16 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
     /// Symmetric int8 with one scale per vector (``Int8Codes``), u8·s8 dot products (AVX-512 VNNI,
     /// AVX2 or portable).
     case int8
+    /// BF16 copies (the top 16 bits of each float32, rounded), float32·bf16 dot products (AVX-512F,
+    /// AVX2 or portable): half the bytes of float32, 8 significant bits per component.
+    case bf16
 
     /// Bytes of one node's compressed copy in its node record, for `dimension`-dimensional vectors.
     func codeBytes(dimension: Int) -> Int {
         switch self {
         case .f32: 0
         case .int8: dimension + 4  // u8 codes, then the float32 scale
+        case .bf16: 2 * dimension  // little-endian u16 codes
         }
     }
 
@@ -28,6 +32,7 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .f32: 0
         case .int8: 1
+        case .bf16: 2
         }
     }
 
@@ -35,6 +40,7 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
         switch code {
         case 0: self = .f32
         case 1: self = .int8
+        case 2: self = .bf16
         default: return nil
         }
     }
@@ -54,6 +60,16 @@ enum WalkCodes {
                 let scale = Int8Codes.encodeStored(aligned.baseAddress!, count: dimension,
                                                    into: destination.assumingMemoryBound(to: UInt8.self))
                 destination.storeBytes(of: scale.bitPattern.littleEndian, toByteOffset: dimension, as: UInt32.self)
+            }
+        case .bf16:
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { aligned in
+                UnsafeMutableRawPointer(aligned.baseAddress!).copyMemory(from: vector, byteCount: dimension * 4)
+                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: dimension) { codes in
+                    BF16Codes.encode(aligned.baseAddress!, count: dimension, into: codes.baseAddress!)
+                    for index in 0..<dimension {
+                        destination.storeBytes(of: codes[index].littleEndian, toByteOffset: 2 * index, as: UInt16.self)
+                    }
+                }
             }
         }
     }

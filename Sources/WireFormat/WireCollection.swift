@@ -121,7 +121,7 @@ public struct WireCollectionSettings: Codable, Hashable, Sendable {
     public var kindDecay: WireKindDecay?
     /// Scoring with decisions' credit: `{"beta": 0.2, "scale": 0.05}` (absent: without).
     public var credit: CreditSettings?
-    /// What the graphs' search walk compares: `"f32"` or `"int8"` (absent: the library's default).
+    /// What the graphs' search walk compares: `"f32"`, `"int8"` or `"bf16"` (absent: the library's default).
     public var walk: WalkPrecision?
 
     enum CodingKeys: String, CodingKey {

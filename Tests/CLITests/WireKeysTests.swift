@@ -19,7 +19,7 @@ import TradingMemory
             let db = ["--db", path + "/db"]
             #expect(try CLI.run(["collection", "create", "c", "--dim", "3", "--half-life", "30d", "--max-per-ticker", "5", "--walk", "int8"] + db).status == 0)
             // A walk the engine does not have is a clear error and creates nothing.
-            let badWalk = try CLI.run(["collection", "create", "d", "--dim", "3", "--walk", "bf16"] + db)
+            let badWalk = try CLI.run(["collection", "create", "d", "--dim", "3", "--walk", "int4"] + db)
             #expect(badWalk.status != 0 && badWalk.error.contains("walk"), "\(badWalk.error)")
             let records = """
             {"id":"AAPL-1","ticker":"AAPL","time":"2024-01-02","known_at":"2024-01-09","situation":"demand strong","reflection":"buy beats","action":"BUY","outcome":0.04,"quality":0.5,"metadata":{"regime":"bull","n":2,"ok":true},"vector":[1,0.1,0]}
@@ -48,7 +48,7 @@ import TradingMemory
                     }
                 }
                 let refused = try await client.execute(uri: "/v1/collections", method: .post, headers: [.contentType: "application/json"],
-                                                       body: ByteBuffer(string: #"{"name":"e","dimension":3,"walk":"bf16"}"#)) { $0.status }
+                                                       body: ByteBuffer(string: #"{"name":"e","dimension":3,"walk":"int4"}"#)) { $0.status }
                 #expect(refused == .badRequest)
                 return (try await get(.get, "/v1/collections"),
                         try await get(.post, "/v1/collections/c/query", #"{"vectors":[[1,0,0]],"k":5,"as_of":"2024-03-01"}"#),

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 @testable import VectorIndex
 
-/// Graphs whose search walks int8 copies of the vectors and re-ranks with the float32 ones.
+/// Graphs whose search walks int8 or bf16 copies of the vectors and re-ranks with the float32 ones.
 @Suite struct CompressedWalkTests {
     static let data = clusteredVectors(count: 6_200, dimension: 96, clusters: 60, seed: 1_818)
     static let base = Array(data.prefix(6_000))
@@ -15,24 +15,28 @@ import Testing
         try buildGraph(store, vectors: Self.base, parameters: GraphParameters(m: 12, efConstruction: 80, walk: walk)).1
     }
 
-    @Test func recallPerEfStaysCloseToTheFloatWalkOnTheSameGraph() throws {
+    static let compressed: [WalkPrecision] = [.int8, .bf16]
+
+    @Test(arguments: compressed)
+    func recallPerEfStaysCloseToTheFloatWalkOnTheSameGraph(walk: WalkPrecision) throws {
         try withTemporaryStore { store, _ in
             let f32 = try build(store, walk: .f32)
-            let int8 = try build(store, walk: .int8)
-            #expect(try store.read { try $0.graph(int8).parameters.walk } == .int8)
+            let graph = try build(store, walk: walk)
+            #expect(try store.read { try $0.graph(graph).parameters.walk } == walk)
             for ef in [10, 16, 32, 64] {
                 let exact = try meanRecall(store, graph: f32, base: Self.base, queries: Self.queries, k: 10, ef: ef)
-                let compressed = try meanRecall(store, graph: int8, base: Self.base, queries: Self.queries, k: 10, ef: ef)
+                let compressed = try meanRecall(store, graph: graph, base: Self.base, queries: Self.queries, k: 10, ef: ef)
                 // 200 queries × 10 neighbours: 0.01 is 20 neighbours in 2,000.
-                #expect(compressed >= exact - 0.01, "ef \(ef): int8 \(compressed), f32 \(exact)")
+                #expect(compressed >= exact - 0.01, "ef \(ef): \(walk) \(compressed), f32 \(exact)")
             }
-            #expect(try store.read { try $0.invariantViolations(of: int8) } == [])
+            #expect(try store.read { try $0.invariantViolations(of: graph) } == [])
         }
     }
 
-    @Test func returnedSimilaritiesAreExactFloatCosines() throws {
+    @Test(arguments: compressed)
+    func returnedSimilaritiesAreExactFloatCosines(walk: WalkPrecision) throws {
         try withTemporaryStore { store, _ in
-            let graph = try build(store, walk: .int8)
+            let graph = try build(store, walk: walk)
             try store.read { reader in
                 let space = try reader.graph(graph).space
                 for query in Self.queries.prefix(50) {
@@ -61,9 +65,10 @@ import Testing
         }
     }
 
-    @Test func tamperedCodesAreFoundByTheInvariants() throws {
+    @Test(arguments: compressed)
+    func tamperedCodesAreFoundByTheInvariants(walk: WalkPrecision) throws {
         try withTemporaryStore { store, _ in
-            let graph = try build(store, walk: .int8)
+            let graph = try build(store, walk: walk)
             try store.write { writer in
                 let view = try writer.graphView(graph)
                 let codes = view.nodes.mutableElement(17) + 4
@@ -117,6 +122,10 @@ import Testing
         #expect(header.walkCodeBytes == 100 && header.nodeBytes == 104)
         let bytes = header.encoded()
         #expect(try bytes.withUnsafeBytes { try GraphHeader(decoding: $0, id: GraphID(rawValue: 2)) } == header)
+        let bf16 = GraphHeader(space: SpaceID(rawValue: 1), dimension: 96, parameters: GraphParameters(m: 12, efConstruction: 80, walk: .bf16),
+                           pageSize: 4096)
+        #expect(bf16.walkCodeBytes == 192 && bf16.nodeBytes == 196)
+        #expect(try bf16.encoded().withUnsafeBytes { try GraphHeader(decoding: $0, id: GraphID(rawValue: 2)) } == bf16)
         // An unknown walk code, or a code size that does not fit the precision, is corruption.
         var unknown = bytes
         unknown[unknown.count - 5] = 9

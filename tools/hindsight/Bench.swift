@@ -23,7 +23,7 @@ extension Hindsight {
         @Option(name: .customLong("ef-construction"), help: "Candidate list size while building.") var efConstruction: Int = 200
         @Option(help: "Seed of the level generator (default: the library's; another seed gives another graph of the same quality).")
         var seed: UInt64?
-        @Option(help: "What the search's walk compares: int8 (an int8 copy of each vector in its node record, re-ranked exactly; the library's default) or f32 (the vectors).")
+        @Option(help: "What the search's walk compares: int8 (an int8 copy of each vector in its node record, re-ranked exactly; the library's default), bf16 (a bfloat16 copy, likewise) or f32 (the vectors).")
         var walk: String = GraphParameters().walk.rawValue
         @Option(help: "Comma-separated search candidate list sizes.") var ef: String = "16,32,64"
         @Option(help: "Directory of the index (built here unless --reuse finds one).") var index: String

@@ -25,7 +25,7 @@ extension Hindsight {
             @Option(help: "Eviction order: oldest-first or lowest-score.") var eviction: String = "oldest-first"
             @Option(help: "HNSW links per node.") var m: Int = 16
             @Option(name: .customLong("ef-construction"), help: "HNSW candidate list size while inserting.") var efConstruction: Int = 200
-            @Option(help: "What the search walks: int8 (an int8 copy of each vector in its node record, re-ranked exactly; the default) or f32 (the vectors).")
+            @Option(help: "What the search walks: int8 (an int8 copy of each vector in its node record, re-ranked exactly; the default), bf16 (a bfloat16 copy, likewise) or f32 (the vectors).")
             var walk: String?
             @Flag(name: .customLong("if-missing"), help: "Succeed without change when the collection exists (get-or-create).")
             var ifMissing = false

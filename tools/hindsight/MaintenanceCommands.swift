@@ -41,7 +41,7 @@ extension Hindsight {
         @Option(help: "The collection (default: every collection).") var collection: String?
         @Option(help: "New links per node (M).") var m: Int?
         @Option(name: .customLong("ef-construction"), help: "New candidate list size while inserting.") var efConstruction: Int?
-        @Option(help: "Convert the graphs' walk: int8 (compressed copies, re-ranked exactly) or f32.") var walk: String?
+        @Option(help: "Convert the graphs' walk: int8 or bf16 (compressed copies, re-ranked exactly) or f32.") var walk: String?
         @Option(help: "Threads searching for each batch's links (1: the serial insert; more: a batch-parallel build).")
         var threads: Int = 1
         @Option(help: "Also turn lexical recall (BM25 beside the vectors) on or off: on builds the index of every live memory, off removes it.")

@@ -60,3 +60,31 @@ struct Int8Walk: WalkMetric {
         return 1 - WalkCodes.int8Scale(location, dimension: dimension) * queryScale * Float(sum)
     }
 }
+
+/// The bf16 copies in the node table against the query: `1 − Σ q·bf16(x)`, with the query in
+/// float32, or rounded to bf16 for a kernel that multiplies bf16 pairs (``BF16DotKernel/takesBF16Query``).
+struct BF16Walk: WalkMetric {
+    let nodes: ChunkStore
+    let dimension: Int
+    /// What the kernel takes: the float32 query, or its bf16 codes.
+    let query: UnsafeRawPointer
+    let kernel = BF16DotKernel.best
+    let locationBytes: Int
+
+    /// `query` is the float32 query; `scratch` holds 2 × dimension bytes for its bf16 codes.
+    init(graph: HNSWGraph, query: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) {
+        nodes = graph.nodes
+        dimension = graph.space.header.dimension
+        if kernel.takesBF16Query {
+            BF16Codes.encode(query.assumingMemoryBound(to: Float.self), count: dimension,
+                             into: scratch.bindMemory(to: UInt16.self, capacity: dimension))
+            self.query = UnsafeRawPointer(scratch)
+        } else {
+            self.query = query
+        }
+        locationBytes = graph.header.walkCodeBytes
+    }
+
+    @inline(__always) func location(of node: UInt32) -> UnsafeRawPointer { nodes.existingElement(node) + 4 }
+    @inline(__always) func distance(at location: UnsafeRawPointer) -> Float { 1 - kernel(query, location, count: dimension) }
+}
