@@ -85,7 +85,52 @@ struct EmbedCLITests {
     }
 }
 
+/// The Chinese model (`hindsight model fetch --model m3e-small`; tools/fetch-model.sh), or HINDSIGHT_ZH_MODEL_DIR.
+private let chineseModelDirectory: String = {
+    if let path = ProcessInfo.processInfo.environment["HINDSIGHT_ZH_MODEL_DIR"], !path.isEmpty { return path }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("models/m3e-small").path
+}()
+
+/// A collection of Chinese situations embedded by m3e-small, recalled by dense vectors alone, so the
+/// model (not the lexical index) must find the paraphrase.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: chineseModelDirectory + "/model.safetensors"),
+                "m3e-small is absent: fetch it with `hindsight model fetch --model m3e-small` (tools/fetch-model.sh)"))
+struct ChineseModelCLITests {
+    @Test func chineseParaphraseIsRecalledByVectorsAlone() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            let local = ["--embedder", "local", "--model-dir", chineseModelDirectory]
+            let create = try CLI.run(["collection", "create", "analyst"] + db + local)
+            #expect(create.status == 0, "\(create.error)")
+            #expect(create.output.contains("dimension 512"), "\(create.output)")
+            let records = """
+            {"id": "maotai", "ticker": "600519.SH", "time": "2024-05-02", "situation": "贵州茅台股价大幅上涨，市场情绪乐观，白酒板块领涨。", "reflection": "趋势确立后可以加仓。"}
+            {"id": "rates", "ticker": "601398.SH", "time": "2024-05-03", "situation": "央行宣布降息以刺激经济，银行股承压。", "reflection": "降息周期中减持银行股。"}
+            {"id": "weak", "ticker": "300750.SZ", "time": "2024-05-04", "situation": "公司季度营收低于预期，股价下跌，机构下调评级。", "reflection": "业绩不及预期时先止损。"}
+            """
+            let add = try CLI.run(["add", "--collection", "analyst", "--jsonl", "-"] + db + local, input: records)
+            #expect(add.status == 0, "\(add.error)")
+            for (text, expected) in [("茅台股票涨了很多，投资者情绪积极", "maotai"), ("货币政策放松，人民银行下调利率", "rates"),
+                                     ("营业收入不及预期，股价走低", "weak")] {
+                let query = try CLI.run(["query", "--collection", "analyst", "--text", text, "--retrieval", "dense", "--k", "1", "--json"] + db + local)
+                #expect(query.status == 0, "\(query.error)")
+                #expect(query.output.contains("\"\(expected)\""), "\(text): \(query.output)")
+            }
+            let list = try CLI.run(["collection", "list", "--json"] + db)
+            #expect(list.output.contains("m3e-small"), "the collection records the model: \(list.output)")
+        }
+    }
+}
+
 @Suite struct EmbedCLIErrorTests {
+    @Test func modelFetchOfAnUnknownModelNamesTheKnownOnes() throws {
+        let result = try CLI.run(["model", "fetch", "--model", "bge-large-xx", "--model-dir", "/nonexistent/model"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("all-MiniLM-L6-v2, m3e-small") && result.error.contains("bge-large-xx"), "\(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: "/nonexistent/model"))
+    }
+
     @Test func modelInfoOfAMissingDirectoryNamesItAndTheFetchCommand() throws {
         let result = try CLI.run(["model", "info", "--model-dir", "/nonexistent/model"])
         #expect(result.status != 0)
