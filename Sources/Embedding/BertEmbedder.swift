@@ -44,9 +44,13 @@ public enum EmbeddingPrecision: String, Sendable, Hashable, CaseIterable {
     /// CPU has it, else portable C). About 1.6x faster than f32 on one core here; vectors keep a
     /// cosine of at least 0.998 to f32 on the fixture texts (docs/embedding.md), so it is not the default.
     case int8
+    /// Weights rounded to bf16 when the model loads, activations per row at run time, float32 sums
+    /// (AVX512-BF16 `vdpbf16ps` where the CPU has it, else a slow portable C kernel); attention,
+    /// layer norm, GELU and softmax in f32 (docs/embedding.md).
+    case bf16
 
     /// The suffix this precision adds to a model's name, so that a collection records it and text
-    /// embedded at another precision is refused: "" for f32, "+int8".
+    /// embedded at another precision is refused: "" for f32, "+int8", "+bf16".
     public var modelSuffix: String { self == .f32 ? "" : "+" + rawValue }
 }
 
@@ -81,7 +85,11 @@ public final class BertEmbedder: Embedder {
     /// "avx512vnni" or "portable" for the dense layers, then the attention kernel after a "+").
     public var kernel: String {
         let weights = encoder.weights
-        return weights.precision == .int8 ? weights.integerKernel.name + "+" + weights.kernel.name : weights.kernel.name
+        switch weights.precision {
+        case .f32: return weights.kernel.name
+        case .int8: return weights.integerKernel.name + "+" + weights.kernel.name
+        case .bf16: return "bf16-" + weights.bf16Kernel.name + "+" + weights.kernel.name
+        }
     }
     /// The arithmetic of the dense layers.
     public var precision: EmbeddingPrecision { encoder.weights.precision }
@@ -97,11 +105,11 @@ public final class BertEmbedder: Embedder {
     /// Loads the model with given kernels (tests and benchmarks compare them).
     package convenience init(directory path: String, name: String? = nil, longText: LongTextPolicy = .truncate,
                              threads: Int? = nil, tokensPerBatch: Int = 2048, kernel: GemmKernel, precision: EmbeddingPrecision = .f32,
-                             integerKernel: IntegerGemmKernel = .best) throws(EmbeddingError) {
+                             integerKernel: IntegerGemmKernel = .best, bf16Kernel: BF16GemmKernel = .best) throws(EmbeddingError) {
         let directory = try ModelDirectory(path: path)
         let file = try SafeTensorsFile(path: directory.safetensorsPath)
         let weights = try BertWeights(file: file, configuration: directory.configuration, kernel: kernel, precision: precision,
-                                      integerKernel: integerKernel)
+                                      integerKernel: integerKernel, bf16Kernel: bf16Kernel)
         self.init(directory: directory, weights: weights, name: name ?? directory.defaultName, longText: longText,
                   threads: threads, tokensPerBatch: tokensPerBatch)
     }

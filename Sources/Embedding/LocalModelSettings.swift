@@ -12,7 +12,7 @@ public struct LocalModelSettings: Sendable, Hashable {
     public var windowOverlap: Int
     /// Threads one embedding call may use; nil: all cores.
     public var threads: Int?
-    /// "f32" or "int8" (``EmbeddingPrecision``).
+    /// "f32", "int8" or "bf16" (``EmbeddingPrecision``).
     public var precision: String
 
     public init(directory: String? = nil, name: String? = nil, longText: String = "truncate", windowOverlap: Int = 64,
@@ -36,8 +36,11 @@ public struct LocalModelSettings: Sendable, Hashable {
         /// Not a precision's name.
         case precision(String)
 
-        /// The accepted values of a precision, "f32 or int8".
-        public static var precisions: String { EmbeddingPrecision.allCases.map(\.rawValue).joined(separator: " or ") }
+        /// The accepted values of a precision, "f32, int8 or bf16".
+        public static var precisions: String {
+            let names = EmbeddingPrecision.allCases.map(\.rawValue)
+            return names.dropLast().joined(separator: ", ") + " or " + names.last!
+        }
     }
 
     /// The model directory these settings name.

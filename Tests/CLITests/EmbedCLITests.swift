@@ -154,7 +154,7 @@ struct ChineseModelCLITests {
     }
 
     @Test func badModelSettingsAreNamedByTheirFlags() throws {
-        for (arguments, message) in [(["--precision", "int4"], "--precision takes f32 or int8."),
+        for (arguments, message) in [(["--precision", "int4"], "--precision takes f32, int8 or bf16."),
                                      (["--long-text", "chunks"], "--long-text takes truncate or windows."),
                                      (["--long-text", "windows", "--window-overlap=-3"], "--window-overlap must not be negative."),
                                      (["--embedding-threads", "0"], "--embedding-threads must be at least 1.")] {

@@ -57,6 +57,26 @@ struct MiniLMReferenceTests {
         print("int8 \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
     }
 
+    /// bf16 (each bf16 kernel) against the f32 reference vectors of every fixture text.
+    @Test(arguments: ["avx512bf16", "portable"])
+    func bf16EmbeddingsStayCloseToTheReference(kernel: String) async throws {
+        guard let bf16 = BF16GemmKernel(named: kernel) else { return }  // this CPU lacks AVX512-BF16
+        let embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .bf16, bf16Kernel: bf16)
+        #expect(embedder.precision == .bf16 && embedder.kernel.hasPrefix("bf16-" + kernel + "+"))
+        let items = try Fixtures.allItems()
+        let vectors = try await embedder.embed(items.map(\.text))
+        var lowest = 1.0
+        for (item, vector) in zip(items, vectors) {
+            let similarity = Double(cosine(vector, item.embedding))
+            lowest = min(lowest, similarity)
+            #expect(similarity >= Self.bf16Floor, "\(kernel): \(item.text.prefix(60))")
+        }
+        print("bf16 \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
+    }
+
+    /// The least cosine a bf16 vector keeps to the f32 reference (the bar for a default).
+    static let bf16Floor = 0.999
+
     /// The least cosine an int8 vector keeps to the f32 reference (measured: see docs/benchmarks.md).
     static let int8Floor = 0.998
 

@@ -291,7 +291,7 @@ struct TinyBert {
         #expect(throws: Problem.precision("int4")) { try LocalModelSettings(directory: "/nowhere", precision: "int4").load() }
         #expect(throws: Problem.threads(0)) { try LocalModelSettings(directory: "/nowhere", threads: 0).load() }
         #expect(throws: EmbeddingError.self) { try LocalModelSettings(directory: "/nowhere").load() }
-        #expect(Problem.precisions == "f32 or int8")
+        #expect(Problem.precisions == "f32, int8 or bf16")
         let model = TinyBert(seed: 4)
         try withTemporaryDirectory { directory in
             try model.write(to: directory + "/tiny-bert")

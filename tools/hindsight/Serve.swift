@@ -119,7 +119,7 @@ struct LocalModelOptions: ParsableArguments {
     var windowOverlap: Int = 64
     @Option(name: .customLong("embedding-threads"), help: "Threads one embedding call may use (default: all cores).")
     var embeddingThreads: Int?
-    @Option(help: "Arithmetic of the model's dense layers: f32 (the reference) or int8 (faster; collections record it as a +int8 model).")
+    @Option(help: "Arithmetic of the model's dense layers: f32 (the reference), int8 or bf16 (faster; collections record them as +int8 or +bf16 models).")
     var precision: String = "f32"
 
     /// The settings as the library checks and loads them.

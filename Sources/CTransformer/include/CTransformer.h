@@ -87,6 +87,37 @@ void hs_qgemm(const hs_qgemm_kernel *kernel, int m, int n, int k, const int8_t *
               const int32_t *a_offsets, size_t lds, const uint8_t *packed, const float *w_scales, const float *bias,
               int accumulate, float *c, size_t ldc);
 
+/// A bf16 matrix-product kernel (AVX512-BF16 `vdpbf16ps` or portable C; see bgemm.c): weights and
+/// activations rounded to bf16, products summed in float32.
+typedef struct hs_bgemm_kernel hs_bgemm_kernel;
+
+/// The fastest bf16 kernel this CPU supports (the portable one always exists).
+const hs_bgemm_kernel *hs_bgemm_best_kernel(void);
+
+/// The bf16 kernel called `name` ("avx512bf16", "portable"), or NULL if unknown or unsupported.
+const hs_bgemm_kernel *hs_bgemm_named_kernel(const char *name);
+
+/// The kernel's name.
+const char *hs_bgemm_kernel_name(const hs_bgemm_kernel *kernel);
+
+/// bf16 values per converted row of `k` inputs: `k` rounded up to even (the pad is zero).
+size_t hs_bgemm_row_elements(int k);
+
+/// bf16 values of W (`n` x `k`) packed by `hs_bgemm_pack_weights`.
+size_t hs_bgemm_packed_count(int n, int k);
+
+/// Rounds W (`n` rows of `k` floats, row stride `ldw`: PyTorch's layout) to bf16 and packs it.
+void hs_bgemm_pack_weights(const float *w, size_t ldw, int n, int k, uint16_t *packed);
+
+/// Rounds `m` rows of `k` floats (stride `ldx`) to bf16 (nearest, ties to even), each row
+/// `hs_bgemm_row_elements(k)` values at stride `ldo`, zero-padded.
+void hs_bgemm_convert_rows(const hs_bgemm_kernel *kernel, const float *x, size_t ldx, int m, int k, uint16_t *out, size_t ldo);
+
+/// C = A Wᵀ + bias (+ C when `accumulate`): A `m` rows converted by `hs_bgemm_convert_rows`
+/// (stride `lda`), W packed by `hs_bgemm_pack_weights`, C `m` x `n` (stride `ldc`); `bias` may be NULL.
+void hs_bgemm(const hs_bgemm_kernel *kernel, int m, int n, int k, const uint16_t *a, size_t lda, const uint16_t *packed,
+              const float *bias, int accumulate, float *c, size_t ldc);
+
 /// Layer normalisation of `rows` rows of `n` floats (stride `n`), in place:
 /// x = (x - mean) / sqrt(var + eps) * gamma + beta.
 void hs_layer_norm(float *x, size_t rows, int n, const float *gamma, const float *beta, float eps);

@@ -45,14 +45,41 @@ package struct IntegerGemmKernel: @unchecked Sendable, Hashable {
     package var name: String { String(cString: hs_qgemm_kernel_name(handle)) }
 }
 
-/// Where an int8 linear layer writes its quantised input rows (`stride` bytes per row) and their
-/// blocks' scales and offsets (`blockStride` per row), for the rows one worker owns.
+/// A bf16 matrix-product kernel of CTransformer (AVX512-BF16 or portable C), for ``EmbeddingPrecision/bf16``.
+package struct BF16GemmKernel: @unchecked Sendable, Hashable {
+    // Sendable: `handle` names a static, immutable table of C function pointers.
+    let handle: OpaquePointer
+
+    /// The fastest bf16 kernel this CPU runs (the portable one when `HINDSIGHT_DISABLE_AVX512_BF16` is set).
+    package static var best: BF16GemmKernel {
+        if ProcessInfo.processInfo.environment["HINDSIGHT_DISABLE_AVX512_BF16"] != nil, let portable = BF16GemmKernel(named: "portable") {
+            return portable
+        }
+        return BF16GemmKernel(handle: hs_bgemm_best_kernel())
+    }
+
+    /// The kernel named `name` ("avx512bf16", "portable"), or nil when this CPU cannot run it.
+    package init?(named name: String) {
+        guard let handle = hs_bgemm_named_kernel(name) else { return nil }
+        self.handle = handle
+    }
+
+    private init(handle: OpaquePointer) { self.handle = handle }
+
+    package var name: String { String(cString: hs_bgemm_kernel_name(handle)) }
+}
+
+/// Where a low-precision linear layer writes its converted input rows, for the rows one worker
+/// owns: int8 rows (`stride` bytes each) with their blocks' scales and offsets (`blockStride` per
+/// row), or bf16 rows (`bf16Stride` values each).
 struct QuantizedRows {
     let bytes: UnsafeMutablePointer<Int8>
     let stride: Int
     let scales: UnsafeMutablePointer<Float>
     let offsets: UnsafeMutablePointer<Int32>
     let blockStride: Int
+    let bf16: UnsafeMutablePointer<UInt16>
+    let bf16Stride: Int
 }
 
 /// A linear layer y = x Wᵀ + b with W packed for `hs_gemm` (f32) or quantised for `hs_qgemm` (int8).
@@ -62,6 +89,8 @@ struct PackedLinear: @unchecked Sendable {
         case float(GemmKernel, FloatBuffer)
         /// Weights quantised per output channel and block of 32 inputs (stored + 128), with the blocks' scales.
         case int8(IntegerGemmKernel, AlignedBuffer<UInt8>, scales: FloatBuffer)
+        /// Weights rounded to bf16, packed in pairs of inputs.
+        case bf16(BF16GemmKernel, AlignedBuffer<UInt16>)
     }
 
     let inputs: Int
@@ -70,7 +99,7 @@ struct PackedLinear: @unchecked Sendable {
     let bias: FloatBuffer
 
     /// Packs `weight` (`outputs` rows of `inputs` floats, PyTorch's layout) for `precision` and copies `bias`.
-    init(kernel: GemmKernel, integerKernel: IntegerGemmKernel, precision: EmbeddingPrecision,
+    init(kernel: GemmKernel, integerKernel: IntegerGemmKernel, bf16Kernel: BF16GemmKernel, precision: EmbeddingPrecision,
          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, inputs: Int, outputs: Int) {
         self.inputs = inputs
         self.outputs = outputs
@@ -84,12 +113,16 @@ struct PackedLinear: @unchecked Sendable {
             let scales = FloatBuffer(count: hs_qgemm_scale_count(Int32(outputs), Int32(inputs)))
             hs_qgemm_pack_weights(weight, inputs, Int32(outputs), Int32(inputs), packed.pointer, scales.pointer)
             weights = .int8(integerKernel, packed, scales: scales)
+        case .bf16:
+            let packed = AlignedBuffer<UInt16>(count: hs_bgemm_packed_count(Int32(outputs), Int32(inputs)))
+            hs_bgemm_pack_weights(weight, inputs, Int32(outputs), Int32(inputs), packed.pointer)
+            weights = .bf16(bf16Kernel, packed)
         }
         self.bias = FloatBuffer(copying: bias, count: outputs)
     }
 
     /// output[r] = input[r] Wᵀ + b (+ output[r] when `accumulate`), for `rows` rows; an int8 layer
-    /// quantises the rows into `scratch` first.
+    /// quantises (a bf16 layer converts) the rows into `scratch` first.
     func apply(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                scratch: QuantizedRows) {
         switch weights {
@@ -101,6 +134,10 @@ struct PackedLinear: @unchecked Sendable {
                                    scratch.blockStride)
             hs_qgemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), scratch.bytes, scratch.stride, scratch.scales,
                      scratch.offsets, scratch.blockStride, packed.pointer, scales.pointer, bias.pointer, accumulate ? 1 : 0, output, outputs)
+        case .bf16(let kernel, let packed):
+            hs_bgemm_convert_rows(kernel.handle, input, inputs, Int32(rows), Int32(inputs), scratch.bf16, scratch.bf16Stride)
+            hs_bgemm(kernel.handle, Int32(rows), Int32(outputs), Int32(inputs), scratch.bf16, scratch.bf16Stride, packed.pointer,
+                     bias.pointer, accumulate ? 1 : 0, output, outputs)
         }
     }
 }
@@ -136,6 +173,8 @@ final class BertWeights: Sendable {
     let precision: EmbeddingPrecision
     /// The integer kernel of the dense layers in int8.
     let integerKernel: IntegerGemmKernel
+    /// The bf16 kernel of the dense layers in bf16.
+    let bf16Kernel: BF16GemmKernel
     let wordEmbeddings: FloatStorage
     let positionEmbeddings: FloatBuffer
     let tokenTypeEmbedding: FloatBuffer  // row 0: every token is of type 0
@@ -143,8 +182,9 @@ final class BertWeights: Sendable {
     let layers: [Layer]
 
     init(file: SafeTensorsFile, configuration c: BertConfiguration, kernel: GemmKernel = .best, precision: EmbeddingPrecision = .f32,
-         integerKernel: IntegerGemmKernel = .best) throws(EmbeddingError) {
+         integerKernel: IntegerGemmKernel = .best, bf16Kernel: BF16GemmKernel = .best) throws(EmbeddingError) {
         configuration = c
+        self.bf16Kernel = bf16Kernel
         self.kernel = kernel
         self.precision = precision
         self.integerKernel = integerKernel
@@ -159,7 +199,7 @@ final class BertWeights: Sendable {
         func linear(_ prefix: String, inputs: Int, outputs: Int) throws(EmbeddingError) -> PackedLinear {
             let weight = try file.floats(prefix + ".weight", shape: [outputs, inputs])
             let bias = try file.floats(prefix + ".bias", shape: [outputs])
-            return PackedLinear(kernel: kernel, integerKernel: integerKernel, precision: precision, weight: weight.pointer, bias: bias.pointer,
+            return PackedLinear(kernel: kernel, integerKernel: integerKernel, bf16Kernel: bf16Kernel, precision: precision, weight: weight.pointer, bias: bias.pointer,
                                 inputs: inputs, outputs: outputs)
         }
         wordEmbeddings = try file.floats("embeddings.word_embeddings.weight", shape: [c.vocabularySize, h])
@@ -181,7 +221,7 @@ final class BertWeights: Sendable {
                 (fusedBias.pointer + part * h).update(from: bias.pointer, count: h)
             }
             layers.append(Layer(
-                attention: PackedLinear(kernel: kernel, integerKernel: integerKernel, precision: precision, weight: fusedWeight.pointer,
+                attention: PackedLinear(kernel: kernel, integerKernel: integerKernel, bf16Kernel: bf16Kernel, precision: precision, weight: fusedWeight.pointer,
                                         bias: fusedBias.pointer, inputs: h, outputs: 3 * h),
                 attentionOutput: try linear(prefix + "attention.output.dense", inputs: h, outputs: h),
                 attentionNorm: try norm(prefix + "attention.output.LayerNorm"),
@@ -219,6 +259,10 @@ final class EncoderWorkspace: @unchecked Sendable {
     private(set) var quantizedStride = 0
     private(set) var blockStride = 0
     private(set) var quantizedCapacity = 0
+    /// The bf16 precision's converted input rows (tokens x ``bf16Stride`` values).
+    private(set) var bf16Rows = AlignedBuffer<UInt16>(count: 0)
+    private(set) var bf16Stride = 0
+    private(set) var bf16Capacity = 0
     private(set) var attention: [AttentionScratch] = []
 
     func reserve(tokens: Int, longest: Int, workers: Int, configuration c: BertConfiguration, kernel: GemmKernel,
@@ -239,6 +283,11 @@ final class EncoderWorkspace: @unchecked Sendable {
             quantized = AlignedBuffer<Int8>(count: tokens * quantizedStride)
             quantizedScales = FloatBuffer(count: tokens * blockStride)
             quantizedOffsets = AlignedBuffer<Int32>(count: tokens * blockStride)
+        }
+        if precision == .bf16 && tokens > bf16Capacity {
+            bf16Capacity = tokens
+            bf16Stride = hs_bgemm_row_elements(Int32(max(c.hiddenSize, c.intermediateSize)))
+            bf16Rows = AlignedBuffer<UInt16>(count: tokens * bf16Stride)
         }
         while attention.count < workers { attention.append(AttentionScratch()) }
         if longest > lengthCapacity { lengthCapacity = longest }
@@ -302,11 +351,13 @@ struct BertEncoder: Sendable {
         let attention = workspace.attention
         let quantized = workspace.quantized, quantizedScales = workspace.quantizedScales, quantizedOffsets = workspace.quantizedOffsets
         let quantizedStride = workspace.quantizedStride, blockStride = workspace.blockStride
-        // Each worker quantises its own rows (int8), into its own rows of the scratch.
+        let bf16Rows = workspace.bf16Rows, bf16Stride = workspace.bf16Stride
+        // Each worker quantises (int8) or converts (bf16) its own rows, into its own rows of the scratch.
         @Sendable func scratch(_ range: Range<Int>) -> QuantizedRows {
             QuantizedRows(bytes: quantized.pointer + range.lowerBound * quantizedStride, stride: quantizedStride,
                           scales: quantizedScales.pointer + range.lowerBound * blockStride,
-                          offsets: quantizedOffsets.pointer + range.lowerBound * blockStride, blockStride: blockStride)
+                          offsets: quantizedOffsets.pointer + range.lowerBound * blockStride, blockStride: blockStride,
+                          bf16: bf16Rows.pointer + range.lowerBound * bf16Stride, bf16Stride: bf16Stride)
         }
         for layer in weights.layers {
             inParallel { worker in

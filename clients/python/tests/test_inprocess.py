@@ -254,7 +254,7 @@ def test_the_local_model_at_int8_is_recorded_as_such(tmp_path):
         pytest.skip("the reference model is absent: fetch it with hindsight_memory.fetch_model() or `hindsight model fetch`")
     with pytest.raises(hindsight.HindsightError) as refused:
         hindsight.connect(str(tmp_path / "bad"), embedder="local", model_dir=MODEL_DIR, precision="int4").embedder()
-    assert "precision is f32 or int8" in str(refused.value)
+    assert "precision is f32, int8 or bf16" in str(refused.value)
     exact = hindsight.connect(str(tmp_path / "f32"), embedder="local", model_dir=MODEL_DIR)
     fast = FinancialSituationMemory("trader", {"path": str(tmp_path / "int8"), "model_dir": MODEL_DIR, "embedding_precision": "int8"})
     assert fast.client.embedder() == {"model": "all-MiniLM-L6-v2+int8", "dimension": 384}
