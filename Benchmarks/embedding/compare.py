@@ -66,7 +66,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency-texts", type=int, default=20)
-    ap.add_argument("--precisions", default="f32,int8", help="the embedder's precisions to run (bench-embed --precision)")
+    ap.add_argument("--precisions", default="f32,int8,bf16", help="the embedder's precisions to run (bench-embed --precision)")
     a = ap.parse_args()
     precisions = a.precisions.split(",")
     os.makedirs(a.out, exist_ok=True)
