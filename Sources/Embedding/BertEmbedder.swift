@@ -49,6 +49,14 @@ public enum EmbeddingPrecision: String, Sendable, Hashable, CaseIterable {
     /// layer norm, GELU and softmax in f32 (docs/embedding.md).
     case bf16
 
+    /// The default of the front ends (CLI, server, C API, Python): the fastest precision whose vectors
+    /// keep a cosine of at least 0.999 to f32 on every fixture text, on this CPU — bf16 where it has
+    /// AVX512-BF16 (lowest cosine 0.99997, 1.56× f32 on one core), else f32 (int8's lowest cosine,
+    /// 0.9983, misses the bar; bf16 without the instruction is slower than f32). Setting
+    /// `HINDSIGHT_DISABLE_AVX512_BF16` makes it f32. Collections keep the precision they recorded
+    /// (``BertEmbedder/variant(forModel:)``), so a new default never changes an existing collection.
+    public static var preferred: EmbeddingPrecision { BF16GemmKernel.best.name == "avx512bf16" ? .bf16 : .f32 }
+
     /// The suffix this precision adds to a model's name, so that a collection records it and text
     /// embedded at another precision is refused: "" for f32, "+int8", "+bf16".
     public var modelSuffix: String { self == .f32 ? "" : "+" + rawValue }
@@ -73,6 +81,8 @@ public final class BertEmbedder: Embedder {
     /// Word pieces per batch (the sum of the sequences' lengths).
     public let tokensPerBatch: Int
     private let encoder: BertEncoder
+    /// The model's weights at every precision loaded so far, shared with every variant.
+    private let family: WeightsFamily
     private let workspaces: Mutex<[EncoderWorkspace]>
     private let queue = DispatchQueue(label: "hindsight.embedding", attributes: .concurrent)
 
@@ -111,11 +121,12 @@ public final class BertEmbedder: Embedder {
         let weights = try BertWeights(file: file, configuration: directory.configuration, kernel: kernel, precision: precision,
                                       integerKernel: integerKernel, bf16Kernel: bf16Kernel)
         self.init(directory: directory, weights: weights, name: name ?? directory.defaultName, longText: longText,
-                  threads: threads, tokensPerBatch: tokensPerBatch)
+                  threads: threads, tokensPerBatch: tokensPerBatch, family: WeightsFamily(file: file, weights: weights))
     }
 
     private init(directory: ModelDirectory, weights: BertWeights, name: String, longText: LongTextPolicy, threads: Int?,
-                 tokensPerBatch: Int) {
+                 tokensPerBatch: Int, family: WeightsFamily) {
+        self.family = family
         self.directory = directory
         self.baseName = name
         self.longText = longText
@@ -128,15 +139,21 @@ public final class BertEmbedder: Embedder {
     /// The same model (weights shared) with another long-text policy or thread count.
     public func with(longText: LongTextPolicy? = nil, threads: Int? = nil) -> BertEmbedder {
         BertEmbedder(directory: directory, weights: encoder.weights, name: baseName, longText: longText ?? self.longText,
-                     threads: threads ?? self.threads, tokensPerBatch: tokensPerBatch)
+                     threads: threads ?? self.threads, tokensPerBatch: tokensPerBatch, family: family)
     }
 
-    /// The variant of this model that a collection recorded as `modelName`, or nil when it names
-    /// another model.
+    /// The variant of this model that a collection recorded as `modelName` — its long-text policy
+    /// and its precision — or nil when it names another model. A collection recorded at another
+    /// precision than this embedder's is served at its own: that precision's weights are prepared
+    /// from the same file the first time (then shared by every variant), so its queries are
+    /// embedded exactly as its memories were.
     public func variant(forModel modelName: String) -> BertEmbedder? {
         let (base, policy) = LongTextPolicy.parse(modelName: modelName)
-        guard base == baseName + precision.modelSuffix else { return nil }
-        return policy == longText ? self : with(longText: policy)
+        guard let recorded = EmbeddingPrecision.allCases.first(where: { base == baseName + $0.modelSuffix }) else { return nil }
+        if recorded == precision { return policy == longText ? self : with(longText: policy) }
+        guard let weights = try? family.weights(recorded, like: encoder.weights) else { return nil }
+        return BertEmbedder(directory: directory, weights: weights, name: baseName, longText: policy, threads: threads,
+                            tokensPerBatch: tokensPerBatch, family: family)
     }
 
     public func embedder(forModel model: String) -> (any Embedder)? { variant(forModel: model) }
@@ -241,5 +258,34 @@ public final class BertEmbedder: Embedder {
 
     private func returnWorkspace(_ workspace: EncoderWorkspace) {
         workspaces.withLock { $0.append(workspace) }
+    }
+}
+
+/// One model file's weights at each precision loaded so far (packing is per precision), shared by an
+/// embedder and its variants, so that a precision is prepared once per process.
+private final class WeightsFamily: Sendable {
+    private let file: SafeTensorsFile
+    private let loaded: Mutex<[EmbeddingPrecision: BertWeights]>
+
+    init(file: SafeTensorsFile, weights: BertWeights) {
+        self.file = file
+        loaded = Mutex([weights.precision: weights])
+    }
+
+    /// The weights at `precision`, packed with the kernels of `template` (the integer and bf16 ones
+    /// the CPU's best).
+    func weights(_ precision: EmbeddingPrecision, like template: BertWeights) throws(EmbeddingError) -> BertWeights {
+        let result: Result<BertWeights, EmbeddingError> = loaded.withLock { loaded in
+            if let weights = loaded[precision] { return .success(weights) }
+            do throws(EmbeddingError) {
+                let weights = try BertWeights(file: file, configuration: template.configuration, kernel: template.kernel,
+                                              precision: precision, integerKernel: template.integerKernel, bf16Kernel: template.bf16Kernel)
+                loaded[precision] = weights
+                return .success(weights)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 }

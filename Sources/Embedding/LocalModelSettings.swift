@@ -16,7 +16,7 @@ public struct LocalModelSettings: Sendable, Hashable {
     public var precision: String
 
     public init(directory: String? = nil, name: String? = nil, longText: String = "truncate", windowOverlap: Int = 64,
-                threads: Int? = nil, precision: String = EmbeddingPrecision.f32.rawValue) {
+                threads: Int? = nil, precision: String = EmbeddingPrecision.preferred.rawValue) {
         self.directory = directory
         self.name = name
         self.longText = longText

@@ -50,7 +50,7 @@ struct OpenOptions: Decodable, Sendable {
         case "local":
             // The C API's windows always overlap by the default 64 pieces.
             let settings = LocalModelSettings(directory: modelDir, name: modelName, longText: longText ?? "truncate",
-                                              threads: embeddingThreads, precision: precision ?? EmbeddingPrecision.f32.rawValue)
+                                              threads: embeddingThreads, precision: precision ?? EmbeddingPrecision.preferred.rawValue)
             do {
                 return CachingEmbedder(try settings.load())
             } catch let problem as LocalModelSettings.Problem {

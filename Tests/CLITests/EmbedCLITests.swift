@@ -14,7 +14,7 @@ private let modelDirectory: String = {
                 "the reference model is absent: fetch it with `hindsight model fetch` (tools/fetch-model.sh), or set HINDSIGHT_MODEL_DIR"))
 struct EmbedCLITests {
     @Test func embedPrintsJSONVectors() throws {
-        let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "The weather is lovely today.", "It's so sunny outside!"])
+        let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--precision", "f32", "--json", "The weather is lovely today.", "It's so sunny outside!"])
         #expect(result.status == 0, "\(result.error)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let vectors = try #require(document["embeddings"] as? [[Double]])
@@ -22,6 +22,25 @@ struct EmbedCLITests {
         #expect(document["model"] as? String == "all-MiniLM-L6-v2")
         let dot = zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
         #expect(abs(dot - 0.6660) < 2e-4, "the model card's published similarity")
+    }
+
+    /// Without --precision the CLI embeds at the preferred precision: bf16 exactly when the CPU has
+    /// AVX512-BF16 (read here from /proc/cpuinfo), recorded in the model's name; the model card's
+    /// similarity stays within 0.001 of the published value.
+    @Test func theDefaultPrecisionFollowsTheCPU() throws {
+        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let suffix = ["avx512f", "avx512bw", "avx512_bf16"].allSatisfy(flags.contains) ? "+bf16" : ""
+        let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "The weather is lovely today.", "It's so sunny outside!"])
+        #expect(result.status == 0, "\(result.error)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(document["model"] as? String == "all-MiniLM-L6-v2" + suffix)
+        let vectors = try #require(document["embeddings"] as? [[Double]])
+        let dot = zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
+        #expect(abs(dot - 0.6660) < 1e-3)
+        let forcedOff = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "x"], environment: ["HINDSIGHT_DISABLE_AVX512_BF16": "1"])
+        let forcedDocument = try JSONSerialization.jsonObject(with: Data(forcedOff.output.utf8)) as? [String: Any]
+        #expect(forcedDocument?["model"] as? String == "all-MiniLM-L6-v2", "\(forcedOff.output.prefix(80))")
     }
 
     @Test func modelInfoDescribesTheDirectory() throws {
@@ -43,6 +62,32 @@ struct EmbedCLITests {
         #expect(before == after)
     }
 
+    /// A collection recorded at one precision is served at that precision by an embedder of another:
+    /// the query's vector equals one embedded at the collection's precision, so the scores agree.
+    @Test func aCollectionKeepsItsPrecisionWhateverTheEmbeddersIs() throws {
+        try withTemporaryDirectory { path in
+            let db = ["--db", path + "/db"]
+            let local = ["--embedder", "local", "--model-dir", modelDirectory]
+            #expect(try CLI.run(["collection", "create", "trader", "--precision", "f32"] + db + local).status == 0)
+            let records = """
+            {"id": "a", "ticker": "AAPL", "time": "2024-05-02", "situation": "Apple shares rose 3% after record iPhone revenue.", "reflection": "r"}
+            {"id": "b", "ticker": "XOM", "time": "2024-05-03", "situation": "Crude oil prices fell sharply on weak global demand.", "reflection": "r"}
+            """
+            #expect(try CLI.run(["add", "--collection", "trader", "--jsonl", "-", "--precision", "bf16"] + db + local, input: records).status == 0)
+            func scores(_ precision: String) throws -> String {
+                let query = try CLI.run(["query", "--collection", "trader", "--text", "AAPL stock climbed after strong iPhone sales",
+                                         "--retrieval", "dense", "--k", "2", "--json", "--precision", precision] + db + local)
+                #expect(query.status == 0, "\(precision): \(query.error)")
+                return query.output
+            }
+            let f32 = try scores("f32")
+            #expect(f32.contains("\"a\""))
+            for precision in ["int8", "bf16"] { #expect(try scores(precision) == f32, "\(precision) served the f32 collection at f32") }
+            let list = try CLI.run(["collection", "list", "--json"] + db)
+            #expect(list.output.contains("\"all-MiniLM-L6-v2\""), "\(list.output)")
+        }
+    }
+
     @Test func demoRunsWithTheLocalModel() throws {
         try withTemporaryDirectory { path in
             let demo = try CLI.run(["demo", "--db", path + "/demo", "--days", "7", "--embedder", "local", "--model-dir", modelDirectory])
@@ -55,7 +100,7 @@ struct EmbedCLITests {
         try withTemporaryDirectory { path in
             let db = ["--db", path + "/db"]
             let local = ["--embedder", "local", "--model-dir", modelDirectory]
-            let create = try CLI.run(["collection", "create", "trader"] + db + local + ["--long-text", "windows"])
+            let create = try CLI.run(["collection", "create", "trader", "--precision", "f32"] + db + local + ["--long-text", "windows"])
             #expect(create.status == 0, "\(create.error)")
             #expect(create.output.contains("dimension 384"))
             let list = try CLI.run(["collection", "list", "--json"] + db)

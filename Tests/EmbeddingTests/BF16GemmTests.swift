@@ -91,7 +91,9 @@ import Testing
                 }
                 outputs.append(vectors)
                 #expect(embedder.variant(forModel: "tiny-bert+bf16") === embedder)
-                #expect(embedder.variant(forModel: "tiny-bert+int8") == nil && embedder.variant(forModel: "tiny-bert") == nil)
+                #expect(embedder.variant(forModel: "tiny-bert+int8")?.precision == .int8)
+                #expect(embedder.variant(forModel: "tiny-bert")?.precision == .f32)
+                #expect(embedder.variant(forModel: "another-bert+bf16") == nil)
             }
             if outputs.count == 2 {
                 for (a, b) in zip(outputs[0], outputs[1]) { #expect(cosine(a, b) >= 0.99999) }

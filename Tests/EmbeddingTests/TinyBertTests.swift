@@ -242,16 +242,27 @@ struct TinyBert {
                     #expect(cosine(vector, reference) >= 0.995, "\(name): \(text.prefix(30)) \(cosine(vector, reference))")
                 }
                 outputs.append(vectors)
-                // The recorded name leads back to this precision; an f32 collection's name does not.
+                // The recorded name leads back to this precision; an f32 collection's name to an f32
+                // variant (its queries embedded as its memories were); another model's to none.
                 #expect(embedder.variant(forModel: "tiny-bert+int8") === embedder)
                 #expect(embedder.variant(forModel: "tiny-bert+int8+windows(overlap:4)")?.longText == .windows(overlap: 4))
-                #expect(embedder.variant(forModel: "tiny-bert") == nil)
+                #expect(embedder.variant(forModel: "tiny-bert")?.precision == .f32)
+                #expect(embedder.variant(forModel: "other-bert") == nil && embedder.variant(forModel: "tiny-bert+int4") == nil)
             }
             if outputs.count == 2 {
                 for (a, b) in zip(outputs[0], outputs[1]) { #expect(maxAbsoluteDifference(a, b) <= 1e-5) }
             }
+            // An f32 embedder serves an int8 collection at int8, with the same numbers as an int8 embedder.
             let f32 = try BertEmbedder(directory: directory + "/tiny-bert")
-            #expect(f32.variant(forModel: "tiny-bert+int8") == nil)
+            let int8 = try #require(f32.variant(forModel: "tiny-bert+int8+windows(overlap:4)"))
+            #expect(int8.precision == .int8 && int8.model == "tiny-bert+int8+windows(overlap:4)" && int8.longText == .windows(overlap: 4))
+            let direct = try BertEmbedder(directory: directory + "/tiny-bert", precision: .int8)
+            for (a, b) in zip(int8.embedSynchronously(texts), direct.with(longText: .windows(overlap: 4)).embedSynchronously(texts)) {
+                #expect(a == b)
+            }
+            #expect(f32.embedSynchronously(texts) != int8.embedSynchronously(texts))
+            // Prepared once: a second variant shares the first's weights (same numbers, no reload needed).
+            #expect(f32.variant(forModel: "tiny-bert+int8")?.embedSynchronously(texts) == direct.embedSynchronously(texts))
         }
     }
 
@@ -298,7 +309,22 @@ struct TinyBert {
             let embedder = try LocalModelSettings(directory: directory + "/tiny-bert", longText: "windows", windowOverlap: 8, threads: 1,
                                                   precision: "int8").load()
             #expect(embedder.model == "tiny-bert+int8+windows(overlap:8)" && embedder.threads == 1)
-            #expect(try LocalModelSettings(directory: directory + "/tiny-bert", name: "custom").load().model == "custom")
+            // Without a precision the settings load the preferred one: bf16 where the CPU has AVX512-BF16, else f32.
+            #expect(try LocalModelSettings(directory: directory + "/tiny-bert", name: "custom").load().model
+                    == "custom" + EmbeddingPrecision.preferred.modelSuffix)
+        }
+    }
+
+    /// The preferred precision follows the CPU: bf16 exactly when /proc/cpuinfo lists AVX512-BF16
+    /// (with AVX-512F and BW), and f32 when the instruction is forced off.
+    @Test func thePreferredPrecisionFollowsTheCPU() async throws {
+        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let hasBF16 = ["avx512f", "avx512bw", "avx512_bf16"].allSatisfy(flags.contains)
+        #expect(EmbeddingPrecision.preferred == (hasBF16 ? .bf16 : .f32))
+        await #expect(processExitsWith: .success) {
+            setenv("HINDSIGHT_DISABLE_AVX512_BF16", "1", 1)
+            guard EmbeddingPrecision.preferred == .f32 else { exit(1) }
         }
     }
 }

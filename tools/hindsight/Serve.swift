@@ -119,8 +119,8 @@ struct LocalModelOptions: ParsableArguments {
     var windowOverlap: Int = 64
     @Option(name: .customLong("embedding-threads"), help: "Threads one embedding call may use (default: all cores).")
     var embeddingThreads: Int?
-    @Option(help: "Arithmetic of the model's dense layers: f32 (the reference), int8 or bf16 (faster; collections record them as +int8 or +bf16 models).")
-    var precision: String = "f32"
+    @Option(help: "Arithmetic of the model's dense layers for new collections: f32 (the reference), int8 or bf16 (faster; recorded as +int8 or +bf16 models; existing collections keep theirs). Default: bf16 on CPUs with AVX512-BF16, else f32.")
+    var precision: String = EmbeddingPrecision.preferred.rawValue
 
     /// The settings as the library checks and loads them.
     var settings: LocalModelSettings {

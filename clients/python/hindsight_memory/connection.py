@@ -23,8 +23,9 @@ def connect(path=None, embedder=None, model_dir=None, map_size_mib=None, read_on
     over HTTP. ``embedder``: ``"local"`` (all-MiniLM-L6-v2 from ``model_dir``; the default when that
     model is found), ``"hashing"`` (for tests and demos) or ``"none"`` (callers send vectors).
     ``calendar_files``: exchange calendars (JSON files) to load beside the built-in XNYS and XSHG, for
-    decay counted in trading sessions. ``precision``: the local model's arithmetic, ``"f32"`` (default),
-    ``"int8"`` or ``"bf16"`` (faster; collections record them as ``+int8`` / ``+bf16`` models). Every client of one directory in a process shares one handle;
+    decay counted in trading sessions. ``precision``: the local model's arithmetic, ``"f32"``,
+    ``"int8"`` or ``"bf16"`` (faster; collections record them as ``+int8`` / ``+bf16`` models); default:
+    bf16 on CPUs with AVX512-BF16, else f32. Every client of one directory in a process shares one handle;
     other processes may open it too."""
     return HindsightClient(transport=NativeTransport(path, embedder=embedder, model_dir=model_dir,
                                                      map_size_mib=map_size_mib, read_only=read_only, calendar_files=calendar_files,

@@ -66,6 +66,19 @@ def token_server():
 MODEL_DIR = os.environ.get("HINDSIGHT_MODEL_DIR") or os.path.join(REPO, "models", "all-MiniLM-L6-v2")
 
 
+def _cpu_has_bf16():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return all(flag in flags for flag in ("avx512f", "avx512bw", "avx512_bf16"))
+
+
+# The engine's default precision follows the CPU: bf16 (recorded as "+bf16") with AVX512-BF16, else f32.
+DEFAULT_PRECISION_SUFFIX = "+bf16" if _cpu_has_bf16() and not os.environ.get("HINDSIGHT_DISABLE_AVX512_BF16") else ""
+
+
 @pytest.fixture
 def model_server():
     """A server embedding with the local all-MiniLM-L6-v2 (skipped when the model is absent)."""

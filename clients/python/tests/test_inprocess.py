@@ -240,8 +240,9 @@ def test_the_local_model_runs_in_process(tmp_path):
                            ("A new iPhone launch drove record preorders.", "Ride product-cycle momentum.")], date="2025-01-02")
     best = memory.get_memories("The central bank hiked interest rates again", n_matches=1)[0]
     assert best["recommendation"] == "Trim financials before FOMC." and best["similarity"] > 0.3
+    from conftest import DEFAULT_PRECISION_SUFFIX
     info = memory.client.embedder()
-    assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
+    assert info == {"model": "all-MiniLM-L6-v2" + DEFAULT_PRECISION_SUFFIX, "dimension": 384}
     memory.client.close()
 
 

@@ -163,8 +163,9 @@ def test_server_embeds_with_its_local_model(model_server):
     best, second, _ = memory.get_memories("AAPL stock climbed three percent following record iPhone sales.", n_matches=3)
     assert best["recommendation"] == "Buy strength after earnings beats."
     assert best["similarity"] > 0.6 and best["similarity"] > second["similarity"] + 0.3
+    from conftest import DEFAULT_PRECISION_SUFFIX
     info = HindsightClient(model_server.url).embedder()
-    assert info == {"model": "all-MiniLM-L6-v2", "dimension": 384}
+    assert info == {"model": "all-MiniLM-L6-v2" + DEFAULT_PRECISION_SUFFIX, "dimension": 384}
 
 
 def test_ids_deletes_and_hostile_values_are_explicit(server):
