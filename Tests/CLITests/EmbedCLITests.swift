@@ -28,9 +28,7 @@ struct EmbedCLITests {
     /// AVX512-BF16 (read here from /proc/cpuinfo), recorded in the model's name; the model card's
     /// similarity stays within 0.001 of the published value.
     @Test func theDefaultPrecisionFollowsTheCPU() throws {
-        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n")
-            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
-        let suffix = ["avx512f", "avx512bw", "avx512_bf16"].allSatisfy(flags.contains) ? "+bf16" : ""
+        let suffix = CPUFeatures.hasAVX512BF16 ? "+bf16" : ""
         let result = try CLI.run(["embed", "--model-dir", modelDirectory, "--json", "The weather is lovely today.", "It's so sunny outside!"])
         #expect(result.status == 0, "\(result.error)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])

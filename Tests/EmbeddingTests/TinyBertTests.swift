@@ -317,11 +317,9 @@ struct TinyBert {
 
     /// The preferred precision follows the CPU: bf16 exactly when /proc/cpuinfo lists AVX512-BF16
     /// (with AVX-512F and BW), and f32 when the instruction is forced off.
-    @Test func thePreferredPrecisionFollowsTheCPU() async throws {
-        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n")
-            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
-        let hasBF16 = ["avx512f", "avx512bw", "avx512_bf16"].allSatisfy(flags.contains)
-        #expect(EmbeddingPrecision.preferred == (hasBF16 ? .bf16 : .f32))
+    @Test func thePreferredPrecisionFollowsTheCPU() async {
+        #expect(!CPUFeatures.flags.isEmpty)
+        #expect(EmbeddingPrecision.preferred == (CPUFeatures.hasAVX512BF16 ? .bf16 : .f32))
         await #expect(processExitsWith: .success) {
             setenv("HINDSIGHT_DISABLE_AVX512_BF16", "1", 1)
             guard EmbeddingPrecision.preferred == .f32 else { exit(1) }
