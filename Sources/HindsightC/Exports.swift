@@ -188,11 +188,26 @@ public func hindsight_embed(_ handle: OpaquePointer?, _ request: UnsafePointer<C
 @_cdecl("hindsight_model_fetch")
 public func hindsight_model_fetch(_ directory: UnsafePointer<CChar>?,
                                   _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ length: UnsafeMutablePointer<Int>?) -> Int32 {
-    let destination = ModelFetch.directory(text(directory))
+    hindsight_model_fetch_named(nil, directory, out, length)
+}
+
+@_cdecl("hindsight_model_fetch_named")
+public func hindsight_model_fetch_named(_ name: UnsafePointer<CChar>?, _ directory: UnsafePointer<CChar>?,
+                                        _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ length: UnsafeMutablePointer<Int>?) -> Int32 {
+    if name != nil && text(name) == nil {
+        return answer(APIError.badRequest("model is not UTF-8").response, out, length)
+    }
+    let requested = text(name) ?? FetchableModel.miniLM.name
+    guard let source = FetchableModel.named(requested) else {
+        let known = FetchableModel.all.map(\.name).joined(separator: ", ")
+        return answer(APIError(status: 400, code: "unknown_model", message: "model must be one of \(known), not '\(requested)'").response,
+                      out, length)
+    }
+    let destination = source == .miniLM ? ModelFetch.directory(text(directory)) : (text(directory) ?? "models/\(source.name)")
     do {
         let model: ModelDirectory
         if let existing = try? ModelDirectory(path: destination) { model = existing } else {
-            model = try ModelFetch.fetch(into: destination) { _ in }
+            model = try ModelFetch.fetch(source, into: destination) { _ in }
         }
         let fields: [String: Any] = ["path": model.path, "name": model.defaultName, "dimension": model.configuration.hiddenSize]
         deliver(Array(try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])), out, length)

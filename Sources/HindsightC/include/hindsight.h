@@ -93,6 +93,13 @@ int hindsight_embed(hindsight_database *database, const char *request_json, char
  */
 int hindsight_model_fetch(const char *directory, char **response, size_t *response_length);
 
+/**
+ * The same for the model called `model` ("all-MiniLM-L6-v2" — also when NULL — or "m3e-small", the
+ * Chinese model; `hindsight model fetch --model`). `directory` NULL: for all-MiniLM-L6-v2 as above,
+ * for another model ./models/<model>. An unknown model is a 400 (code unknown_model) naming the known ones.
+ */
+int hindsight_model_fetch_named(const char *model, const char *directory, char **response, size_t *response_length);
+
 #ifdef __cplusplus
 }
 #endif

