@@ -14,8 +14,9 @@ public enum WalkPrecision: String, Sendable, Hashable, Codable, CaseIterable {
     /// Symmetric int8 with one scale per vector (``Int8Codes``), u8·s8 dot products (AVX-512 VNNI,
     /// AVX2 or portable).
     case int8
-    /// BF16 copies (the top 16 bits of each float32, rounded), float32·bf16 dot products (AVX-512F,
-    /// AVX2 or portable): half the bytes of float32, 8 significant bits per component.
+    /// BF16 copies (the top 16 bits of each float32, rounded to nearest even): bf16·bf16 dot products
+    /// with AVX512-BF16 `vdpbf16ps` (the query rounded too), else float32·bf16 ones (AVX-512F, AVX2 or
+    /// portable); half the bytes of float32, 8 significant bits per component.
     case bf16
 
     /// Bytes of one node's compressed copy in its node record, for `dimension`-dimensional vectors.
