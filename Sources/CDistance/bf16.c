@@ -7,30 +7,17 @@
 #include "CDistance.h"
 #include <string.h>
 
-void hs_to_bf16(const float *x, size_t count, uint16_t *codes) {
+void hs_to_bf16(const void *x, size_t count, void *codes) {
+    const unsigned char *in = (const unsigned char *)x;
+    unsigned char *out = (unsigned char *)codes;
     for (size_t i = 0; i < count; i++) {
         uint32_t bits;
-        memcpy(&bits, &x[i], 4);
+        memcpy(&bits, in + 4 * i, 4);
         // Round to nearest, ties to even (inputs are finite: vectors are checked on entry).
         bits += 0x7FFFu + ((bits >> 16) & 1u);
-        codes[i] = (uint16_t)(bits >> 16);
+        out[2 * i] = (unsigned char)(bits >> 16);
+        out[2 * i + 1] = (unsigned char)(bits >> 24);
     }
-}
-
-float hs_dot_bf16bf16_portable(const void *query, const void *codes, size_t count) {
-    const unsigned char *q = (const unsigned char *)query, *p = (const unsigned char *)codes;
-    float sum = 0.0f;
-    for (size_t i = 0; i < count; i++) {
-        uint16_t a, b;
-        memcpy(&a, q + 2 * i, 2);
-        memcpy(&b, p + 2 * i, 2);
-        uint32_t abits = (uint32_t)a << 16, bbits = (uint32_t)b << 16;
-        float x, y;
-        memcpy(&x, &abits, 4);
-        memcpy(&y, &bbits, 4);
-        sum += x * y;
-    }
-    return sum;
 }
 
 float hs_dot_f32bf16_portable(const void *queryBytes, const void *codes, size_t count) {

@@ -77,8 +77,9 @@ public struct BF16DotKernel: Sendable, Hashable, CustomStringConvertible {
 /// BF16 copies of vectors: each float32 rounded to its top 16 bits (nearest, ties to even), kept as
 /// little-endian u16. Relative error per component at most 2⁻⁸ (8 significant bits); no scale.
 public enum BF16Codes {
-    /// Writes the bf16 codes of the `count` floats at `vector` to `codes` (2 × `count` bytes).
-    public static func encode(_ vector: UnsafePointer<Float>, count: Int, into codes: UnsafeMutablePointer<UInt16>) {
+    /// Writes the bf16 codes of the `count` floats at `vector` to `codes` (2 × `count` bytes,
+    /// little-endian); both at any alignment.
+    public static func encode(_ vector: UnsafeRawPointer, count: Int, into codes: UnsafeMutableRawPointer) {
         hs_to_bf16(vector, count, codes)
     }
 

@@ -63,15 +63,7 @@ enum WalkCodes {
                 destination.storeBytes(of: scale.bitPattern.littleEndian, toByteOffset: dimension, as: UInt32.self)
             }
         case .bf16:
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { aligned in
-                UnsafeMutableRawPointer(aligned.baseAddress!).copyMemory(from: vector, byteCount: dimension * 4)
-                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: dimension) { codes in
-                    BF16Codes.encode(aligned.baseAddress!, count: dimension, into: codes.baseAddress!)
-                    for index in 0..<dimension {
-                        destination.storeBytes(of: codes[index].littleEndian, toByteOffset: 2 * index, as: UInt16.self)
-                    }
-                }
-            }
+            BF16Codes.encode(vector, count: dimension, into: destination)
         }
     }
 

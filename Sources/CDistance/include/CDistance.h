@@ -54,9 +54,10 @@ int hs_cpu_has_avx512_vnni(void);
 /// Whether the CPU (and OS) support AVX2.
 int hs_cpu_has_avx2(void);
 
-/// Rounds `count` floats to bf16 (the top 16 bits of a float32, round to nearest even), stored as
-/// u16 values in host (little-endian) order.
-void hs_to_bf16(const float *x, size_t count, uint16_t *codes);
+/// Rounds `count` floats at `x` to bf16 (the top 16 bits of a float32, round to nearest even),
+/// written to `codes` as little-endian u16; both at any alignment (vectors in the map are only
+/// 2-byte aligned).
+void hs_to_bf16(const void *x, size_t count, void *codes);
 /// Sum of `count` products of float32 `query` values and bf16 `codes` (2-byte aligned or not),
 /// AVX-512F. Only call when `hs_cpu_has_avx512f()` is true.
 float hs_dot_f32bf16_avx512(const void *queryBytes, const void *codes, size_t count);
@@ -67,8 +68,6 @@ float hs_dot_f32bf16_portable(const void *queryBytes, const void *codes, size_t 
 /// Sum of `count` products of bf16 `query` codes and bf16 `codes` (both any 2-byte alignment),
 /// AVX512-BF16 `vdpbf16ps`. Only call when `hs_cpu_has_avx512_bf16()` is true.
 float hs_dot_bf16bf16_avx512bf16(const void *query, const void *codes, size_t count);
-/// The same in plain C (each product widened to float32 and summed in order).
-float hs_dot_bf16bf16_portable(const void *query, const void *codes, size_t count);
 /// Whether the CPU (and OS) support AVX-512F, AVX-512BW and AVX512-BF16.
 int hs_cpu_has_avx512_bf16(void);
 

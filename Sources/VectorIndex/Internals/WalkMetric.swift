@@ -76,8 +76,7 @@ struct BF16Walk: WalkMetric {
         nodes = graph.nodes
         dimension = graph.space.header.dimension
         if kernel.takesBF16Query {
-            BF16Codes.encode(query.assumingMemoryBound(to: Float.self), count: dimension,
-                             into: scratch.bindMemory(to: UInt16.self, capacity: dimension))
+            BF16Codes.encode(query, count: dimension, into: scratch)
             self.query = UnsafeRawPointer(scratch)
         } else {
             self.query = query
