@@ -57,8 +57,8 @@ public enum EmbeddingPrecision: String, Sendable, Hashable, CaseIterable {
     /// (``BertEmbedder/variant(forModel:)``), so a new default never changes an existing collection.
     public static var preferred: EmbeddingPrecision { BF16GemmKernel.best.name == "avx512bf16" ? .bf16 : .f32 }
 
-    /// The suffix this precision adds to a model's name, so that a collection records it and text
-    /// embedded at another precision is refused: "" for f32, "+int8", "+bf16".
+    /// The suffix this precision adds to a model's name, so that a collection records it and is
+    /// always embedded at it (``BertEmbedder/variant(forModel:)``): "" for f32, "+int8", "+bf16".
     public var modelSuffix: String { self == .f32 ? "" : "+" + rawValue }
 }
 
@@ -83,7 +83,9 @@ public final class BertEmbedder: Embedder {
     private let encoder: BertEncoder
     /// The model's weights at every precision loaded so far, shared with every variant.
     private let family: WeightsFamily
-    private let workspaces: Mutex<[EncoderWorkspace]>
+    /// Scratch memory of this precision's forward passes, shared with every variant at it (so a
+    /// variant made per request reuses the workspaces of earlier requests).
+    private let workspaces: WorkspacePool
     private let queue = DispatchQueue(label: "hindsight.embedding", attributes: .concurrent)
 
     public var model: String { baseName + precision.modelSuffix + longText.modelSuffix }
@@ -120,26 +122,27 @@ public final class BertEmbedder: Embedder {
         let file = try SafeTensorsFile(path: directory.safetensorsPath)
         let weights = try BertWeights(file: file, configuration: directory.configuration, kernel: kernel, precision: precision,
                                       integerKernel: integerKernel, bf16Kernel: bf16Kernel)
-        self.init(directory: directory, weights: weights, name: name ?? directory.defaultName, longText: longText,
-                  threads: threads, tokensPerBatch: tokensPerBatch, family: WeightsFamily(file: file, weights: weights))
+        let family = WeightsFamily(file: file, weights: weights)
+        self.init(directory: directory, weights: weights, workspaces: family.workspaces(of: weights), name: name ?? directory.defaultName,
+                  longText: longText, threads: threads, tokensPerBatch: tokensPerBatch, family: family)
     }
 
-    private init(directory: ModelDirectory, weights: BertWeights, name: String, longText: LongTextPolicy, threads: Int?,
-                 tokensPerBatch: Int, family: WeightsFamily) {
+    private init(directory: ModelDirectory, weights: BertWeights, workspaces: WorkspacePool, name: String, longText: LongTextPolicy,
+                 threads: Int?, tokensPerBatch: Int, family: WeightsFamily) {
         self.family = family
+        self.workspaces = workspaces
         self.directory = directory
         self.baseName = name
         self.longText = longText
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.tokensPerBatch = max(directory.maxSequenceLength, tokensPerBatch)
         self.encoder = BertEncoder(weights: weights)
-        self.workspaces = Mutex([])
     }
 
     /// The same model (weights shared) with another long-text policy or thread count.
     public func with(longText: LongTextPolicy? = nil, threads: Int? = nil) -> BertEmbedder {
-        BertEmbedder(directory: directory, weights: encoder.weights, name: baseName, longText: longText ?? self.longText,
-                     threads: threads ?? self.threads, tokensPerBatch: tokensPerBatch, family: family)
+        BertEmbedder(directory: directory, weights: encoder.weights, workspaces: workspaces, name: baseName,
+                     longText: longText ?? self.longText, threads: threads ?? self.threads, tokensPerBatch: tokensPerBatch, family: family)
     }
 
     /// The variant of this model that a collection recorded as `modelName` — its long-text policy
@@ -152,8 +155,8 @@ public final class BertEmbedder: Embedder {
         guard let recorded = EmbeddingPrecision.allCases.first(where: { base == baseName + $0.modelSuffix }) else { return nil }
         if recorded == precision { return policy == longText ? self : with(longText: policy) }
         guard let weights = try? family.weights(recorded, like: encoder.weights) else { return nil }
-        return BertEmbedder(directory: directory, weights: weights, name: baseName, longText: policy, threads: threads,
-                            tokensPerBatch: tokensPerBatch, family: family)
+        return BertEmbedder(directory: directory, weights: weights, workspaces: family.workspaces(of: weights), name: baseName,
+                            longText: policy, threads: threads, tokensPerBatch: tokensPerBatch, family: family)
     }
 
     public func embedder(forModel model: String) -> (any Embedder)? { variant(forModel: model) }
@@ -253,12 +256,17 @@ public final class BertEmbedder: Embedder {
     }
 
     private func takeWorkspace() -> EncoderWorkspace {
-        workspaces.withLock { $0.popLast() } ?? EncoderWorkspace()
+        workspaces.free.withLock { $0.popLast() } ?? EncoderWorkspace()
     }
 
     private func returnWorkspace(_ workspace: EncoderWorkspace) {
-        workspaces.withLock { $0.append(workspace) }
+        workspaces.free.withLock { $0.append(workspace) }
     }
+}
+
+/// Idle forward-pass workspaces of one precision (they only grow, and are taken one per pass).
+private final class WorkspacePool: Sendable {
+    let free = Mutex<[EncoderWorkspace]>([])
 }
 
 /// One model file's weights at each precision loaded so far (packing is per precision), shared by an
@@ -266,10 +274,21 @@ public final class BertEmbedder: Embedder {
 private final class WeightsFamily: Sendable {
     private let file: SafeTensorsFile
     private let loaded: Mutex<[EmbeddingPrecision: BertWeights]>
+    private let pools: Mutex<[EmbeddingPrecision: WorkspacePool]> = Mutex([:])
 
     init(file: SafeTensorsFile, weights: BertWeights) {
         self.file = file
         loaded = Mutex([weights.precision: weights])
+    }
+
+    /// The workspace pool of `weights`' precision (a workspace reserves scratch for one precision).
+    func workspaces(of weights: BertWeights) -> WorkspacePool {
+        pools.withLock { pools in
+            if let pool = pools[weights.precision] { return pool }
+            let pool = WorkspacePool()
+            pools[weights.precision] = pool
+            return pool
+        }
     }
 
     /// The weights at `precision`, packed with the kernels of `template` (the integer and bf16 ones
