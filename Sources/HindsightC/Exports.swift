@@ -199,11 +199,10 @@ public func hindsight_model_fetch_named(_ name: UnsafePointer<CChar>?, _ directo
     }
     let requested = text(name) ?? FetchableModel.miniLM.name
     guard let source = FetchableModel.named(requested) else {
-        let known = FetchableModel.all.map(\.name).joined(separator: ", ")
-        return answer(APIError(status: 400, code: "unknown_model", message: "model must be one of \(known), not '\(requested)'").response,
-                      out, length)
+        return answer(APIError(status: 400, code: "unknown_model", message: "model must be one of \(FetchableModel.names), not '\(requested)'")
+            .response, out, length)
     }
-    let destination = source == .miniLM ? ModelFetch.directory(text(directory)) : (text(directory) ?? "models/\(source.name)")
+    let destination = ModelFetch.directory(text(directory), for: source)
     do {
         let model: ModelDirectory
         if let existing = try? ModelDirectory(path: destination) { model = existing } else {

