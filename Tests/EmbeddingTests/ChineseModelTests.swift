@@ -7,11 +7,7 @@ import Testing
 /// (tools/test.sh fetches it; CI must). Loaded by the same code as all-MiniLM-L6-v2, driven only by
 /// its directory, and compared with tools/bert-fixture.py's independent float64 forward pass.
 enum ChineseModel {
-    static let directory: String = {
-        if let path = ProcessInfo.processInfo.environment["HINDSIGHT_ZH_MODEL_DIR"], !path.isEmpty { return path }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.appendingPathComponent("models/m3e-small").path
-    }()
+    static let directory = modelDirectory("m3e-small", environment: "HINDSIGHT_ZH_MODEL_DIR")
 
     static var isAvailable: Bool { FileManager.default.fileExists(atPath: directory + "/model.safetensors") }
     static let skipMessage: Comment = "m3e-small is not in \(directory): fetch it with `hindsight model fetch --model m3e-small --model-dir models/m3e-small` (tools/fetch-model.sh)"

@@ -39,39 +39,35 @@ struct MiniLMReferenceTests {
         }
     }
 
-    /// int8 (both integer kernels) against the f32 reference vectors of every fixture text.
-    @Test(arguments: ["avx512vnni", "portable"])
-    func int8EmbeddingsStayCloseToTheReference(kernel: String) async throws {
-        guard let integer = IntegerGemmKernel(named: kernel) else { return }  // this CPU lacks VNNI
-        let embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .int8,
-                                        integerKernel: integer)
-        #expect(embedder.precision == .int8 && embedder.kernel.hasPrefix(kernel + "+"))
+    /// Each low-precision kernel against the f32 reference vectors of every fixture text: int8 (VNNI,
+    /// portable) and bf16 (AVX512-BF16, portable); a kernel this CPU lacks is left out.
+    @Test(arguments: [(EmbeddingPrecision.int8, "avx512vnni"), (.int8, "portable"), (.bf16, "avx512bf16"), (.bf16, "portable")])
+    func lowPrecisionEmbeddingsStayCloseToTheReference(precision: EmbeddingPrecision, kernel: String) async throws {
+        let embedder: BertEmbedder
+        switch precision {
+        case .int8:
+            guard let integer = IntegerGemmKernel(named: kernel) else { return }
+            embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .int8, integerKernel: integer)
+            #expect(embedder.kernel.hasPrefix(kernel + "+"))
+        case .bf16:
+            guard let bf16 = BF16GemmKernel(named: kernel) else { return }
+            embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .bf16, bf16Kernel: bf16)
+            #expect(embedder.kernel.hasPrefix("bf16-" + kernel + "+"))
+        case .f32:
+            Issue.record("f32 is the reference")
+            return
+        }
+        #expect(embedder.precision == precision)
+        let floor = precision == .int8 ? Self.int8Floor : Self.bf16Floor
         let items = try Fixtures.allItems()
         let vectors = try await embedder.embed(items.map(\.text))
         var lowest = 1.0
         for (item, vector) in zip(items, vectors) {
             let similarity = Double(cosine(vector, item.embedding))
             lowest = min(lowest, similarity)
-            #expect(similarity >= Self.int8Floor, "\(kernel): \(item.text.prefix(60))")
+            #expect(similarity >= floor, "\(precision) \(kernel): \(item.text.prefix(60))")
         }
-        print("int8 \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
-    }
-
-    /// bf16 (each bf16 kernel) against the f32 reference vectors of every fixture text.
-    @Test(arguments: ["avx512bf16", "portable"])
-    func bf16EmbeddingsStayCloseToTheReference(kernel: String) async throws {
-        guard let bf16 = BF16GemmKernel(named: kernel) else { return }  // this CPU lacks AVX512-BF16
-        let embedder = try BertEmbedder(directory: ReferenceModel.directory, threads: 2, kernel: .best, precision: .bf16, bf16Kernel: bf16)
-        #expect(embedder.precision == .bf16 && embedder.kernel.hasPrefix("bf16-" + kernel + "+"))
-        let items = try Fixtures.allItems()
-        let vectors = try await embedder.embed(items.map(\.text))
-        var lowest = 1.0
-        for (item, vector) in zip(items, vectors) {
-            let similarity = Double(cosine(vector, item.embedding))
-            lowest = min(lowest, similarity)
-            #expect(similarity >= Self.bf16Floor, "\(kernel): \(item.text.prefix(60))")
-        }
-        print("bf16 \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
+        print("\(precision) \(kernel): lowest cosine to the f32 reference over \(items.count) texts: \(lowest)")
     }
 
     /// The least cosine a bf16 vector keeps to the f32 reference (the issue's bar for a default).

@@ -6,11 +6,7 @@ import Testing
 /// The reference model (sentence-transformers/all-MiniLM-L6-v2), found in `HINDSIGHT_MODEL_DIR` or in
 /// the repository's `models/all-MiniLM-L6-v2` (where `tools/fetch-model.sh` puts it).
 enum ReferenceModel {
-    static let directory: String = {
-        if let path = ProcessInfo.processInfo.environment["HINDSIGHT_MODEL_DIR"], !path.isEmpty { return path }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    }()
+    static let directory = modelDirectory("all-MiniLM-L6-v2", environment: "HINDSIGHT_MODEL_DIR")
 
     static var isAvailable: Bool { FileManager.default.fileExists(atPath: directory + "/model.safetensors") }
 
@@ -18,6 +14,14 @@ enum ReferenceModel {
 
     /// One embedder per kernel, loaded once for all tests.
     static let embedder: BertEmbedder? = try? BertEmbedder(directory: directory, threads: 2)
+}
+
+/// A fetched model's directory: `$environment` when set, else the repository's `models/<name>`
+/// (where `tools/fetch-model.sh` puts it).
+func modelDirectory(_ name: String, environment: String) -> String {
+    if let path = ProcessInfo.processInfo.environment[environment], !path.isEmpty { return path }
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return repository.appendingPathComponent("models/\(name)").path
 }
 
 /// A text with its reference tokens, ids and vector (from ../shared/bench/minilm-reference.json and
